@@ -1,0 +1,4 @@
+/** `kairos/core`: seeded RNG, spaces and errors. */
+export * from './errors.js';
+export * from './rng.js';
+export * from './spaces.js';
