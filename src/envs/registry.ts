@@ -1,7 +1,7 @@
 /**
  * The env registry: `register` an id once, `make(id, opts)` builds it with the
- * registered defaults applied (options validated by the env's zod schema, then
- * OrderEnforcing and TimeLimit wrappers, as gymnasium.make does).
+ * registered defaults applied (options validated by the env's zod schema, then the
+ * TimeLimit and OrderEnforcing wrappers, as gymnasium.make does).
  *
  * @example
  * const env = make('LunarLander-v3', { continuous: true });
@@ -86,8 +86,9 @@ export function make<Obs = unknown, Act = unknown>(id: string, opts: MakeOptions
     kwargs: Object.freeze({ ...parsed }),
   };
   env.spec = spec;
-  if (!disableOrderEnforcing) env = new OrderEnforcing(env);
   if (maxEpisodeSteps !== undefined) env = new TimeLimit(env, maxEpisodeSteps);
+  // Outermost, so it also sees truncation by the time limit.
+  if (!disableOrderEnforcing) env = new OrderEnforcing(env);
   env.spec = spec;
   return env as Env<Obs, Act>;
 }

@@ -35,8 +35,8 @@ register({
 describe('registry', () => {
   it('make applies defaults, spec, OrderEnforcing and TimeLimit', () => {
     const env = make<Float32Array, number>('TestCounter-v0');
-    expect(env).toBeInstanceOf(TimeLimit);
-    expect((env as TimeLimit<Float32Array, number>).env).toBeInstanceOf(OrderEnforcing);
+    expect(env).toBeInstanceOf(OrderEnforcing);
+    expect((env as OrderEnforcing<Float32Array, number>).env).toBeInstanceOf(TimeLimit);
     expect(env.spec).toMatchObject({ id: 'TestCounter-v0', maxEpisodeSteps: 5, rewardThreshold: 5, kwargs: { horizon: 100 } });
     expect(unwrap(env)).toBeInstanceOf(Counter);
     env.reset();
@@ -58,7 +58,7 @@ describe('registry', () => {
     env.step(0);
     expect(env.step(0).truncated).toBe(true);
     const unlimited = make<Float32Array, number>('TestCounter-v0', { maxEpisodeSteps: null });
-    expect(unlimited).toBeInstanceOf(OrderEnforcing);
+    expect((unlimited as OrderEnforcing<Float32Array, number>).env).toBeInstanceOf(Counter);
     expect(() => make('TestCounter-v0', { maxEpisodeSteps: 0 })).toThrow(/maxEpisodeSteps: expected a positive integer or null, received 0/);
   });
 
@@ -70,6 +70,13 @@ describe('registry', () => {
     expect(() => env.step(0)).toThrow(/after the episode ended/);
     env.reset();
     expect(env.step(0).terminated).toBe(true);
+  });
+
+  it('OrderEnforcing also rejects a step after truncation by the time limit', () => {
+    const env = make<Float32Array, number>('TestCounter-v0', { maxEpisodeSteps: 1 });
+    env.reset();
+    expect(env.step(0).truncated).toBe(true);
+    expect(() => env.step(0)).toThrow(/after the episode ended/);
   });
 
   it('rejects bad options with the option name', () => {
