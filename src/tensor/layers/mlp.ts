@@ -1,0 +1,152 @@
+/**
+ * Multi-layer perceptron: Dense layers with one hidden activation and an output activation.
+ * The network for vector observations in DQN, PPO, SAC, ... (image and token inputs get
+ * their own encoders; the MLP is the only part of the tensor layer that assumes vectors).
+ *
+ * Initialisation defaults: Glorot-uniform kernels and zero biases (Keras); with
+ * `init: 'orthogonal'` hidden layers use gain √2 and the output layer `outputGain`, as in the
+ * PPO implementation-details study (Huang et al. 2022: 0.01 for the policy head, 1 for the
+ * value head).
+ *
+ * @example
+ * const q = new Mlp({ inputSize: 8, hiddenSizes: [256, 256], outputSize: 4, seed: 1 });
+ * const target = new Mlp({ inputSize: 8, hiddenSizes: [256, 256], outputSize: 4, seed: 2 });
+ * target.copyFrom(q);
+ * const values = q.apply(obs); // [batch, 4]
+ * target.polyakUpdate(q, 0.005);
+ */
+import { z } from 'zod';
+import { KairosError, parseWith } from '../../core/errors.js';
+import { Rng } from '../../core/rng.js';
+import { tf } from '../backend.js';
+import type { NamedWeights } from '../serialize.js';
+import { ACTIVATIONS, Dense, INITS } from './dense.js';
+import { type Module, ParameterSet } from './params.js';
+
+/** Config of {@link Mlp}; parsed with zod, errors name the field. */
+export const MlpConfigSchema = z
+  .object({
+    /** Observation (input) size. */
+    inputSize: z.number().int().positive(),
+    /** Units per hidden layer; SB3's default MlpPolicy uses [64, 64]. */
+    hiddenSizes: z.array(z.number().int().positive()).default([64, 64]),
+    /** Output size (actions for a Q-network, 1 for a value head). */
+    outputSize: z.number().int().positive(),
+    /** Hidden activation (ReLU for DQN, tanh for PPO in SB3/CleanRL). */
+    activation: z.enum(ACTIVATIONS).default('relu'),
+    /** Activation on the output layer. */
+    outputActivation: z.enum(ACTIVATIONS).default('linear'),
+    /** Kernel initialisation scheme. */
+    init: z.enum(INITS).default('glorot'),
+    /** Gain on hidden kernels; default √2 for orthogonal (PPO), 1 otherwise. */
+    hiddenGain: z.number().nonnegative().optional(),
+    /** Gain on the output kernel (PPO: 0.01 policy, 1 value). */
+    outputGain: z.number().nonnegative().default(1),
+    /** Seed for the initial weights (give this or `rng`). */
+    seed: z.number().int().nonnegative().optional(),
+    /** Generator for the initial weights (advanced by this network). */
+    rng: z.custom<Rng>((v) => v instanceof Rng, { message: 'an Rng instance' }).optional(),
+  })
+  .strict()
+  .refine((c) => (c.seed === undefined) !== (c.rng === undefined), {
+    message: 'exactly one of seed or rng',
+    path: ['seed'],
+  });
+
+/** Input of {@link Mlp}'s constructor. */
+export type MlpConfig = z.input<typeof MlpConfigSchema>;
+/** {@link MlpConfig} with defaults applied. */
+export type ResolvedMlpConfig = z.output<typeof MlpConfigSchema>;
+
+/** Multi-layer perceptron; see the module comment. */
+export class Mlp implements Module {
+  readonly params: ParameterSet;
+  readonly layers: readonly Dense[];
+  /** Config with defaults applied (without `rng`). */
+  readonly config: Omit<ResolvedMlpConfig, 'rng'>;
+
+  constructor(config: MlpConfig) {
+    const c = parseWith(MlpConfigSchema, config, 'Mlp');
+    const { rng: givenRng, ...rest } = c;
+    this.config = rest;
+    const rng = givenRng ?? new Rng(c.seed as number);
+    const hiddenGain = c.hiddenGain ?? (c.init === 'orthogonal' ? Math.SQRT2 : 1);
+    const sizes = [c.inputSize, ...c.hiddenSizes, c.outputSize];
+    this.params = new ParameterSet('Mlp');
+    const layerSet = this.params.addChild('layers', new ParameterSet('Mlp'));
+    const layers: Dense[] = [];
+    try {
+      for (let i = 0; i + 1 < sizes.length; i++) {
+        const isOutput = i + 2 === sizes.length;
+        const layer = new Dense({
+          inputSize: sizes[i],
+          outputSize: sizes[i + 1],
+          activation: isOutput ? c.outputActivation : c.activation,
+          init: c.init,
+          gain: isOutput ? c.outputGain : hiddenGain,
+          rng,
+        });
+        layers.push(layer);
+        layerSet.addChild(String(i), layer.params);
+      }
+    } catch (err) {
+      // Free what was built before the failure so a bad config cannot leak variables.
+      this.params.dispose();
+      throw err;
+    }
+    this.layers = layers;
+  }
+
+  /** Forward pass; `x` is `[batch, inputSize]`. The caller owns the result. */
+  apply(x: tf.Tensor2D): tf.Tensor2D;
+  apply(x: tf.Tensor): tf.Tensor;
+  apply(x: tf.Tensor): tf.Tensor {
+    this.params.assertAlive();
+    if (x.shape[x.rank - 1] !== this.config.inputSize) {
+      throw new KairosError(
+        `Mlp.apply: expected input of shape [batch, ${this.config.inputSize}], received [${x.shape.join(', ')}]`,
+        'invalid_shape',
+      );
+    }
+    return tf.tidy(() => {
+      let h: tf.Tensor = x;
+      for (const layer of this.layers) h = layer.apply(h);
+      return h;
+    });
+  }
+
+  /** Trainable variables in a stable order (the order optimiser state is saved in). */
+  get trainableVariables(): tf.Variable[] {
+    return this.params.trainable();
+  }
+
+  /** Variables by name (`layers.0.kernel`, `layers.0.bias`, ...), for optimiser state. */
+  namedVariables(): Record<string, tf.Variable> {
+    return this.params.named();
+  }
+
+  /** Number of scalar parameters. */
+  get parameterCount(): number {
+    return this.params.size();
+  }
+
+  getWeights(): NamedWeights {
+    return this.params.getWeights();
+  }
+
+  setWeights(weights: NamedWeights): void {
+    this.params.setWeights(weights);
+  }
+
+  copyFrom(other: Module): void {
+    this.params.copyFrom(other.params);
+  }
+
+  polyakUpdate(other: Module, tau: number): void {
+    this.params.polyakUpdate(other.params, tau);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
