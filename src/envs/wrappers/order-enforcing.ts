@@ -7,6 +7,14 @@ import { KairosError } from '../../core/errors.js';
 import type { Env, ResetOptions, ResetResult, StepResult } from '../env.js';
 import { Wrapper } from './wrapper.js';
 
+/**
+ * Throws a KairosError (code `reset_needed`) for `step` before `reset` or after the end
+ * of an episode.
+ *
+ * @example
+ * const env = new OrderEnforcing(new CartPole());
+ * env.step(0); // throws: step() called before reset()
+ */
 export class OrderEnforcing<Obs, Act> extends Wrapper<Obs, Act> {
   private hasReset = false;
   private done = false;

@@ -6,6 +6,13 @@ import { ValidationError } from '../../core/errors.js';
 import type { Env, ResetOptions, ResetResult, StepResult } from '../env.js';
 import { Wrapper } from './wrapper.js';
 
+/**
+ * Sets `truncated` on the step that reaches `maxEpisodeSteps`.
+ *
+ * @example
+ * const env = new TimeLimit(new CartPole(), 200);
+ * env.elapsedSteps; // steps taken in the current episode
+ */
 export class TimeLimit<Obs, Act> extends Wrapper<Obs, Act> {
   private elapsed = 0;
 

@@ -10,6 +10,14 @@
 import type { Space } from '../../core/spaces.js';
 import type { Env, EnvSpec, ResetOptions, ResetResult, StepResult } from '../env.js';
 
+/**
+ * Forwards every member to `env`; subclasses override what they change.
+ *
+ * @example
+ * class Scale extends Wrapper<Float32Array, number> {
+ *   override step(a: number) { const r = this.env.step(a); r.reward *= 0.1; return r; }
+ * }
+ */
 export class Wrapper<Obs = unknown, Act = unknown, InnerObs = Obs, InnerAct = Act> implements Env<Obs, Act> {
   spec?: EnvSpec;
 
@@ -47,7 +55,12 @@ export class Wrapper<Obs = unknown, Act = unknown, InnerObs = Obs, InnerAct = Ac
   }
 }
 
-/** The innermost env below all wrappers. */
+/**
+ * The innermost env below all wrappers.
+ *
+ * @example
+ * unwrap(make('CartPole-v1')) instanceof CartPole; // true
+ */
 export function unwrap(env: Env<any, any>): Env<unknown, unknown> {
   return env.unwrapped ?? env;
 }
