@@ -30,7 +30,7 @@ export interface MakeVectorEnvOptions {
   modules?: readonly string[];
   /** Worker mode: longest wait for one call (default 120 s). */
   timeoutMs?: number;
-  /** Worker mode: busy-wait before sleeping, µs (default 1000 when every thread has a core, else 0). */
+  /** Worker mode: busy-wait before sleeping, µs (default 0; see WorkerVectorEnv). */
   spinMicros?: number;
 }
 

@@ -102,10 +102,11 @@ export interface WorkerVectorEnvOptions {
    * Microseconds each side busy-waits for the other before sleeping in `Atomics.wait`:
    * the main thread for results, a worker for its next command. A futex wake-up costs
    * 10-100 µs, more than a CartPole step; spinning brings the handshake to ~1 µs.
-   * Default 1000 when `numWorkers < os.availableParallelism()` (every thread has a
-   * core), else 0: with fewer cores than threads, a spinning thread steals the core the
-   * other side needs. Costs up to this much CPU per step on each worker when the caller
-   * takes longer than that between steps.
+   * Default 0 (opt-in): on a 2-vCPU VM, 1 worker with a 1000 µs spin ran LunarLander x16
+   * at 6.3 k steps/s against 22.8 k without (docs/benchmarks.md); with fewer cores than
+   * threads, a spinning thread steals the core the other side needs. Worth trying when
+   * every thread has a dedicated core. Costs up to this much CPU per step on each worker
+   * when the caller takes longer than that between steps.
    */
   spinMicros?: number;
 }
@@ -227,7 +228,7 @@ export class WorkerVectorEnv<O extends NumericArray = NumericArray> implements V
     }
     this.autoresetMode = parseAutoreset(o.autoreset);
     this.timeoutMs = o.timeoutMs ?? 120_000;
-    this.spinMicros = o.spinMicros ?? (this.numWorkers < os.availableParallelism() ? 1000 : 0);
+    this.spinMicros = o.spinMicros ?? 0;
     if (!(this.spinMicros >= 0) || !Number.isFinite(this.spinMicros)) {
       throw new ValidationError('spinMicros', 'a finite number >= 0', o.spinMicros, 'WorkerVectorEnv');
     }
