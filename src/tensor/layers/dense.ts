@@ -24,8 +24,7 @@ import {
   orthogonalValues,
   torchDefaultValues,
 } from '../init.js';
-import type { NamedWeights } from '../serialize.js';
-import { type Module, ParameterSet } from './params.js';
+import { ParamModule, ParameterSet } from './params.js';
 
 /** Activations a layer can apply. */
 export const ACTIVATIONS = ['relu', 'tanh', 'elu', 'linear'] as const;
@@ -107,7 +106,7 @@ export function initKernelValues(init: InitScheme, shape: readonly [number, numb
 }
 
 /** Fully connected layer; see the module comment. */
-export class Dense implements Module {
+export class Dense extends ParamModule {
   readonly params: ParameterSet;
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable | null;
@@ -116,6 +115,7 @@ export class Dense implements Module {
   readonly activation: Activation;
 
   constructor(config: DenseConfig) {
+    super();
     const c = parseWith(DenseConfigSchema, config, 'Dense');
     const rng = c.rng ?? new Rng(c.seed as number);
     this.inputSize = c.inputSize;
@@ -153,29 +153,5 @@ export class Dense implements Module {
       y = activate(y, this.activation);
       return (x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), this.outputSize])) as T;
     });
-  }
-
-  get trainableVariables(): tf.Variable[] {
-    return this.params.trainable();
-  }
-
-  getWeights(): NamedWeights {
-    return this.params.getWeights();
-  }
-
-  setWeights(weights: NamedWeights): void {
-    this.params.setWeights(weights);
-  }
-
-  copyFrom(other: Module): void {
-    this.params.copyFrom(other.params);
-  }
-
-  polyakUpdate(other: Module, tau: number): void {
-    this.params.polyakUpdate(other.params, tau);
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }

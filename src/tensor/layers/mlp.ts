@@ -19,9 +19,8 @@ import { z } from 'zod';
 import { KairosError, parseWith } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { tf } from '../backend.js';
-import type { NamedWeights } from '../serialize.js';
 import { ACTIVATIONS, Dense, INITS } from './dense.js';
-import { type Module, ParameterSet } from './params.js';
+import { ParamModule, ParameterSet } from './params.js';
 
 /** Config of {@link Mlp}; parsed with zod, errors name the field. */
 export const MlpConfigSchema = z
@@ -59,13 +58,14 @@ export type MlpConfig = z.input<typeof MlpConfigSchema>;
 export type ResolvedMlpConfig = z.output<typeof MlpConfigSchema>;
 
 /** Multi-layer perceptron; see the module comment. */
-export class Mlp implements Module {
+export class Mlp extends ParamModule {
   readonly params: ParameterSet;
   readonly layers: readonly Dense[];
   /** Config with defaults applied (without `rng`). */
   readonly config: Omit<ResolvedMlpConfig, 'rng'>;
 
   constructor(config: MlpConfig) {
+    super();
     const c = parseWith(MlpConfigSchema, config, 'Mlp');
     const { rng: givenRng, ...rest } = c;
     this.config = rest;
@@ -113,40 +113,5 @@ export class Mlp implements Module {
       for (const layer of this.layers) h = layer.apply(h);
       return h;
     });
-  }
-
-  /** Trainable variables in a stable order (the order optimiser state is saved in). */
-  get trainableVariables(): tf.Variable[] {
-    return this.params.trainable();
-  }
-
-  /** Variables by name (`layers.0.kernel`, `layers.0.bias`, ...), for optimiser state. */
-  namedVariables(): Record<string, tf.Variable> {
-    return this.params.named();
-  }
-
-  /** Number of scalar parameters. */
-  get parameterCount(): number {
-    return this.params.size();
-  }
-
-  getWeights(): NamedWeights {
-    return this.params.getWeights();
-  }
-
-  setWeights(weights: NamedWeights): void {
-    this.params.setWeights(weights);
-  }
-
-  copyFrom(other: Module): void {
-    this.params.copyFrom(other.params);
-  }
-
-  polyakUpdate(other: Module, tau: number): void {
-    this.params.polyakUpdate(other.params, tau);
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }

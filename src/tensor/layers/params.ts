@@ -184,3 +184,52 @@ export class ParameterSet {
     if (this.isDisposed) throw new KairosError(`${this.owner}: used after dispose()`, 'disposed');
   }
 }
+
+/**
+ * Implements {@link Module} for a layer that keeps its variables in `params`, so each
+ * layer only defines its parameters and its forward pass.
+ *
+ * @example
+ * class Scale extends ParamModule {
+ *   readonly params = new ParameterSet('Scale');
+ *   apply(x: tf.Tensor) { ... }
+ * }
+ */
+export abstract class ParamModule implements Module {
+  abstract readonly params: ParameterSet;
+
+  /** Trainable variables in a stable order (the order optimiser state is saved in). */
+  get trainableVariables(): tf.Variable[] {
+    return this.params.trainable();
+  }
+
+  /** Variables by name (`layers.0.kernel`, ...), for optimiser state. */
+  namedVariables(): Record<string, tf.Variable> {
+    return this.params.named();
+  }
+
+  /** Number of scalar parameters. */
+  get parameterCount(): number {
+    return this.params.size();
+  }
+
+  getWeights(): NamedWeights {
+    return this.params.getWeights();
+  }
+
+  setWeights(weights: NamedWeights): void {
+    this.params.setWeights(weights);
+  }
+
+  copyFrom(other: Module): void {
+    this.params.copyFrom(other.params);
+  }
+
+  polyakUpdate(other: Module, tau: number): void {
+    this.params.polyakUpdate(other.params, tau);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
