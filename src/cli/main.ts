@@ -10,6 +10,10 @@ import { checkEnvCommand, listEnvsCommand } from './envs.js';
 import { intOption } from './options.js';
 import { rolloutCommand } from './rollout.js';
 import { startCommand } from './start.js';
+import { registerDataCommands } from './data.js';
+import { registerOpeCommand } from './ope.js';
+import { evalCommand } from './eval.js';
+import { trainCommand } from './train.js';
 
 function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command('kairos')
@@ -41,11 +45,44 @@ function buildProgram(setCode: (code: number) => void): Command {
     .action((id, opts) => setCode(rolloutCommand(id, opts)));
 
   program
+    .command('train [algorithm]')
+    .description('train an agent on an env; writes a run folder (config, metrics, checkpoints, policy)')
+    .option('--env <id>', 'registered env id, e.g. CartPole-v1')
+    .option('--options <json>', 'make() options as JSON')
+    .option('--config <file>', 'JSON file with the algorithm config (merged over the preset)')
+    .option('--no-preset', 'ignore the tuned preset for this env')
+    .option('--seed <n>', 'seed of everything random in the run', intOption('seed', 0), 0)
+    .option('--steps <n>', 'env steps in all (default: the preset\'s, else 100000)', intOption('steps', 1))
+    .option('--num-envs <n>', 'envs stepped together', intOption('num-envs', 1))
+    .option('--run-dir <dir>', 'run folder (default runs/<algorithm>-<env>-s<seed>-<time>)')
+    .option('--eval-every <n>', 'evaluate every n env steps (0 = only at the end)', intOption('eval-every', 0))
+    .option('--eval-episodes <n>', 'episodes per evaluation', intOption('eval-episodes', 1))
+    .option('--final-eval-episodes <n>', 'episodes of the final evaluation', intOption('final-eval-episodes', 0))
+    .option('--checkpoint-every <n>', 'checkpoint every n env steps (0 = only at the end)', intOption('checkpoint-every', 0))
+    .option('--resume <run>', 'continue an interrupted run from its newest checkpoint')
+    .option('--overwrite', 'replace an existing run in --run-dir')
+    .option('--no-progress', 'no progress bar')
+    .option('--json', 'print one JSON summary')
+    .action(async (algorithm, opts) => setCode(await trainCommand(algorithm, opts)));
+
+  program
+    .command('eval <run>')
+    .description("evaluate a run's policy for whole episodes")
+    .option('--episodes <n>', 'number of episodes', intOption('episodes', 1), 100)
+    .option('--seed <n>', "seed of the first episode (default: the run's evalSeed)", intOption('seed', 0))
+    .option('--stochastic', 'sample actions with exploration instead of greedy')
+    .option('--json', 'print one JSON summary')
+    .action(async (run, opts) => setCode(await evalCommand(run, opts)));
+
+  program
     .command('start')
     .description('what `npm start` runs: check every env and compare random vs heuristic control')
     .option('--episodes <n>', 'episodes per env and policy', intOption('episodes', 1), 10)
     .option('--seed <n>', 'first seed', intOption('seed', 0), 0)
     .action((opts) => setCode(startCommand(opts)));
+
+  registerDataCommands(program, setCode);
+  registerOpeCommand(program, setCode);
 
   return program;
 }

@@ -6,6 +6,8 @@ import cliProgress from 'cli-progress';
 
 export interface Progress {
   tick(payload?: Record<string, string | number>): void;
+  /** Sets the position (e.g. env steps) and fields. */
+  update(value: number, payload?: Record<string, string | number>): void;
   stop(): void;
 }
 
@@ -24,6 +26,7 @@ export function startProgress(total: number, label: string, fields = ''): Progre
   bar.start(total, 0);
   return {
     tick: (payload) => bar.increment(1, payload),
+    update: (value, payload) => bar.update(value, payload),
     stop: () => bar.stop(),
   };
 }

@@ -2,3 +2,4 @@
 export * from './errors.js';
 export * from './rng.js';
 export * from './spaces.js';
+export * from './schedules.js';

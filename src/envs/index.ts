@@ -15,5 +15,6 @@ export * from './checker.js';
 export * from './vector/index.js';
 export * from './classic/index.js';
 export * from './box2d/index.js';
+export * from './sims/index.js';
 export { heuristicFor, heuristicIds, type Heuristic } from './heuristics.js';
 export * from './rollout.js';

@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { KairosError, ValidationError } from '../core/errors.js';
+import { isFusedKernelsEnabled, prepareFusedKernels } from './fused.js';
 import {
   fastBatchMatMulGradConfig,
   referenceBatchMatMulGradConfig,
@@ -73,6 +74,12 @@ export interface TensorBackendInfo {
   readonly fellBack: boolean;
   /** Whether the fast matMul gradient is registered. */
   readonly fastMatMulGrad: boolean;
+  /**
+   * Whether Kairos's fused WASM kernels (whole-MLP forward/backward, Adam) are compiled and
+   * bound to the backend (`fused.ts`); false on CPU, when `KAIROS_FUSED=0`, or if the
+   * WebAssembly kernels could not be compiled (`fusedKernelFailure()` says why).
+   */
+  readonly fusedKernels: boolean;
 }
 
 // Register gradients at import time: `tf.grad` must work as soon as `src/tensor` is loaded,
@@ -223,7 +230,8 @@ async function setUp(opts: TensorBackendOptions): Promise<TensorBackendInfo> {
   await tf.ready();
   if (backend === 'cpu') silenceTfjsNodeHint();
   setFastMatMulGrad(fastMatMulGrad);
-  current = { backend, requested, fellBack, fastMatMulGrad };
+  const fusedKernels = backend === 'wasm' && (await prepareFusedKernels()) && isFusedKernelsEnabled();
+  current = { backend, requested, fellBack, fastMatMulGrad, fusedKernels };
   return current;
 }
 

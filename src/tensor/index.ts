@@ -29,6 +29,24 @@ export {
   referenceBatchMatMulGradConfig,
   unbroadcast,
 } from './gradients.js';
+export {
+  setFusedKernels,
+  isFusedKernelsEnabled,
+  setFusedFma,
+  isFusedFma,
+  fusedKernelFailure,
+  activeWasmKernels,
+  canFuseMlp,
+  fusedMlpApply,
+  fusedMlpPredict,
+  registerFusedKernels,
+  BoundWasmKernels,
+  MLP_FORWARD_KERNEL,
+  MLP_BACKWARD_KERNEL,
+  type FusableLayer,
+} from './fused.js';
+export { FusedAdamOptimizer } from './fused-adam.js';
+export { fusedTdLoss, fusedTdTargets, registerTdKernels, type TdLossOptions } from './losses.js';
 export * from './init.js';
 export * from './layers/index.js';
 export * from './optim.js';

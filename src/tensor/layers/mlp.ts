@@ -13,12 +13,20 @@
  * const target = new Mlp({ inputSize: 8, hiddenSizes: [256, 256], outputSize: 4, seed: 2 });
  * target.copyFrom(q);
  * const values = q.apply(obs); // [batch, 4]
+ * const greedy = q.predict(obsRow); // Float32Array of 4 Q-values, no tensors (acting)
  * target.polyakUpdate(q, 0.005);
+ *
+ * Speed: with ReLU (or linear) layers (hidden and output), on the WASM backend, `apply`
+ * runs the whole network as one fused kernel and, under a gradient tape, its backward pass as
+ * one more (`fused.ts`); the sums are the same as tfjs's ops, in the same order, so results
+ * are bit-identical to the layer-by-layer path (`fused: false`). Other activations, other
+ * backends and rank > 2 inputs take the layer-by-layer path.
  */
 import { z } from 'zod';
 import { KairosError, parseWith } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { tf } from '../backend.js';
+import { type FusableLayer, activeWasmKernels, canFuseMlp, fusedMlpApply, fusedMlpPredict } from '../fused.js';
 import { ACTIVATIONS, Dense, INITS } from './dense.js';
 import { ParamModule, ParameterSet } from './params.js';
 
@@ -45,6 +53,12 @@ export const MlpConfigSchema = z
     seed: z.number().int().nonnegative().optional(),
     /** Generator for the initial weights (advanced by this network). */
     rng: z.custom<Rng>((v) => v instanceof Rng, { message: 'an Rng instance' }).optional(),
+    /**
+     * Use the fused WASM kernels when they apply (see the module comment). Results are the
+     * same either way; turn off only to differentiate twice (the fused backward pass is
+     * itself not differentiable) or to compare timings.
+     */
+    fused: z.boolean().default(true),
   })
   .strict()
   .refine((c) => (c.seed === undefined) !== (c.rng === undefined), {
@@ -63,6 +77,8 @@ export class Mlp extends ParamModule {
   readonly layers: readonly Dense[];
   /** Config with defaults applied (without `rng`). */
   readonly config: Omit<ResolvedMlpConfig, 'rng'>;
+  /** The layers in the form the fused kernels take, or null if they cannot be fused. */
+  private readonly fusable: FusableLayer[] | null;
 
   constructor(config: MlpConfig) {
     super();
@@ -95,6 +111,11 @@ export class Mlp extends ParamModule {
       throw err;
     }
     this.layers = layers;
+    const fusableActivation = (a: string) => a === 'relu' || a === 'linear';
+    this.fusable =
+      c.fused && layers.every((l) => l.bias !== null && fusableActivation(l.activation))
+        ? layers.map((l) => ({ kernel: l.kernel, bias: l.bias as tf.Variable, relu: l.activation === 'relu' }))
+        : null;
   }
 
   /** Forward pass; `x` is `[batch, inputSize]`. The caller owns the result. */
@@ -108,10 +129,40 @@ export class Mlp extends ParamModule {
         'invalid_shape',
       );
     }
+    if (this.fusable !== null && canFuseMlp(x, this.fusable)) return fusedMlpApply(x as tf.Tensor2D, this.fusable);
     return tf.tidy(() => {
       let h: tf.Tensor = x;
       for (const layer of this.layers) h = layer.apply(h);
       return h;
     });
+  }
+
+  /**
+   * Forward pass on plain numbers, for acting: `obs` holds `batch` rows of `inputSize`
+   * values (row-major); returns `batch` rows of `outputSize` outputs. With fused kernels no
+   * tensor is created (about 10x faster than `apply` + `dataSync` at batch 1); otherwise it
+   * is `apply` plus one read-back. Same values as `apply` either way.
+   *
+   * @example
+   * const q = net.predict(obs);            // one observation -> Float32Array(outputSize)
+   * const action = argMax(q);
+   */
+  predict(obs: ArrayLike<number>, batch = 1): Float32Array {
+    this.params.assertAlive();
+    const inSize = this.config.inputSize;
+    if (!Number.isInteger(batch) || batch < 1 || obs.length !== batch * inSize) {
+      throw new KairosError(
+        `Mlp.predict: expected ${batch} x ${inSize} = ${batch * inSize} values, received ${obs.length}`,
+        'invalid_shape',
+      );
+    }
+    const K = this.fusable !== null ? activeWasmKernels() : null;
+    if (K !== null) return fusedMlpPredict(K, obs, batch, this.fusable as FusableLayer[]);
+    const y = tf.tidy(() => this.apply(tf.tensor2d(obs as number[], [batch, inSize], 'float32')));
+    try {
+      return new Float32Array(y.dataSync() as Float32Array);
+    } finally {
+      y.dispose();
+    }
   }
 }
