@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Lets the FMA tests run on Node 20 (relaxed SIMD is on by default from Node 22).
+    execArgv: ['--experimental-wasm-relaxed-simd'],
   },
 });

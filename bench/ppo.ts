@@ -6,10 +6,10 @@
  *   npx tsx bench/ppo.ts offpolicy [--seeds 0,...,9] [--log 3000] [--epochs 10]
  *   npx tsx bench/ppo.ts slate [--seeds 0,1,2] [--log 10000] [--epochs 10]
  *
- * `converge` trains one run per seed (child processes, `--parallel` at a time) with the
- * env's preset, evaluates the final deterministic policy on 100 episodes, and prints each
- * seed's mean return, wall time, steps/s and peak RSS, then how many seeds reached the
- * threshold (CartPole-v1 475, LunarLander-v3 200, Pendulum-v1 −250).
+ * `converge` is `bench/converge.ts` with PPO as the default algorithm and issue 4's
+ * thresholds (CartPole-v1 475, LunarLander-v3 200, Pendulum-v1 −250): one run per seed with
+ * the env's preset, periodic 100-episode evaluations, the best policy re-evaluated on fresh
+ * seeds.
  * `speed` times the whole loop of PPO on CartPole with the preset (8 envs, 32 steps, 20
  * epochs of one 256-sample batch) and with SB3's default settings (1 env, 2048 steps, batch
  * 64, 10 epochs, the setting of the Stable-Baselines3 figure), each with tanh (SB3's
@@ -21,11 +21,9 @@
  * `slate` trains the pointer-network slate policy off-policy on the synthetic ranking task
  * and reports its value against the logging policy and the best ranking.
  */
-import { fork } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import '../src/agents/builtin.js';
 import { PpoAgent } from '../src/agents/pg/ppo.js';
 import { makeRankingTask } from '../src/agents/pg/ranking-task.js';
@@ -36,9 +34,11 @@ import { Rng } from '../src/core/rng.js';
 import { Box, Discrete } from '../src/core/spaces.js';
 import { makeSyntheticBandit } from '../src/ope/synthetic.js';
 import { initTensorBackend } from '../src/tensor/index.js';
-import { startRun, type RunSummary } from '../src/train/run.js';
+import { startRun } from '../src/train/run.js';
+import { converge } from './converge.js';
 
-const THRESHOLDS: Record<string, number> = { 'CartPole-v1': 475, 'LunarLander-v3': 200, 'Pendulum-v1': -250 };
+/** Issue 4's thresholds (Pendulum-v1: −250 for PPO). */
+const PPO_THRESHOLDS: Record<string, number> = { 'CartPole-v1': 475, 'LunarLander-v3': 200, 'Pendulum-v1': -250 };
 const PEER_SPEED = 'Stable-Baselines3 PPO, default settings, CartPole-v1, this class of machine: ~2,500 steps/s (issue 4)';
 
 function arg(name: string, fallback?: string): string | undefined {
@@ -49,75 +49,6 @@ const seedsArg = (fallback: string) => (arg('seeds', fallback) as string).split(
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
 const machine = () => `${os.cpus().length} x ${os.cpus()[0]?.model}; node ${process.version}`;
-
-interface WorkerResult {
-  seed: number;
-  summary: RunSummary;
-  peakRssMb: number;
-}
-
-async function worker(): Promise<void> {
-  const job = JSON.parse(process.argv[3]) as { algo: string; env: string; seed: number; steps?: number; config: Record<string, unknown> };
-  await initTensorBackend();
-  const preset = getAgentRegistration(job.algo).presets?.[job.env];
-  const runDir = await fs.mkdtemp(path.join(os.tmpdir(), `kairos-bench-${job.algo}-${job.seed}-`));
-  try {
-    const summary = await startRun(
-      {
-        algorithm: job.algo,
-        env: { id: job.env },
-        numEnvs: preset?.numEnvs ?? 1,
-        totalSteps: job.steps ?? preset?.totalSteps ?? 100_000,
-        seed: job.seed,
-        config: { ...(preset?.config ?? {}), ...job.config },
-        evalEvery: 0,
-        finalEvalEpisodes: 100,
-        checkpointEvery: 0,
-        checkpointReplay: false,
-      },
-      { runDir },
-    );
-    process.send?.({ seed: job.seed, summary, peakRssMb: process.resourceUsage().maxRSS / 1024 } satisfies WorkerResult);
-  } finally {
-    await fs.rm(runDir, { recursive: true, force: true });
-  }
-}
-
-async function converge(): Promise<void> {
-  const env = arg('env', 'CartPole-v1') as string;
-  const algo = arg('algo', 'ppo') as string;
-  const seeds = seedsArg('0,1,2,3,4');
-  const steps = arg('steps') ? Number(arg('steps')) : undefined;
-  const parallel = Number(arg('parallel', '2'));
-  const config = JSON.parse(arg('config', '{}') as string) as Record<string, unknown>;
-  const threshold = THRESHOLDS[env] ?? Number.POSITIVE_INFINITY;
-  const self = fileURLToPath(import.meta.url);
-  const t0 = performance.now();
-  const results: WorkerResult[] = [];
-  const queue = [...seeds];
-  const runOne = (seed: number): Promise<WorkerResult> =>
-    new Promise((resolve, reject) => {
-      const child = fork(self, ['worker', JSON.stringify({ algo, env, seed, steps, config })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      let got: WorkerResult | null = null;
-      child.on('message', (m) => (got = m as WorkerResult));
-      child.on('exit', (code) => (got ? resolve(got) : reject(new Error(`seed ${seed}: worker exited with ${code}`))));
-    });
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
-        const r = await runOne(s);
-        results.push(r);
-        const e = r.summary.finalEvaluation;
-        console.log(`seed ${r.seed}: final mean return ${e?.meanReturn.toFixed(1)} ± ${e?.stdReturn.toFixed(1)} (100 episodes) | ${r.summary.steps} steps in ${r.summary.seconds.toFixed(1)} s = ${r.summary.sps.toFixed(0)} steps/s | peak RSS ${r.peakRssMb.toFixed(0)} MB`);
-      }
-    }),
-  );
-  results.sort((a, b) => a.seed - b.seed);
-  const passed = results.filter((r) => (r.summary.finalEvaluation?.meanReturn ?? -Infinity) >= threshold).length;
-  console.log(`\n${algo} ${env}: ${passed} of ${results.length} seeds reached mean return >= ${threshold} within ${results[0]?.summary.totalSteps} steps`);
-  console.log(`means: ${results.map((r) => r.summary.finalEvaluation?.meanReturn.toFixed(1)).join(', ')}`);
-  console.log(`wall ${((performance.now() - t0) / 1000).toFixed(0)} s with ${parallel} parallel runs on ${machine()}`);
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -252,8 +183,11 @@ async function slate(): Promise<void> {
 }
 
 const mode = process.argv[2];
-if (mode === 'worker') await worker();
-else if (mode === 'converge') await converge();
+if (mode === 'converge') {
+  const env = arg('env', 'CartPole-v1') as string;
+  const extra = arg('threshold') === undefined && PPO_THRESHOLDS[env] !== undefined ? ['--threshold', String(PPO_THRESHOLDS[env])] : [];
+  await converge([...process.argv, ...extra], 'ppo');
+}
 else if (mode === 'speed') await speed();
 else if (mode === 'offpolicy') await offpolicy();
 else if (mode === 'slate') await slate();

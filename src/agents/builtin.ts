@@ -1,4 +1,8 @@
 /** Registers Kairos's agents; import for its side effect (the CLI and run folders do). */
+import { DdpgAgent } from './dpg/ddpg.js';
+import { DDPG_PRESETS, SAC_PRESETS, TD3_PRESETS } from './dpg/presets.js';
+import { SacAgent } from './dpg/sac.js';
+import { Td3Agent } from './dpg/td3.js';
 import { DqnAgent } from './dqn/dqn.js';
 import { DQN_PRESETS } from './dqn/presets.js';
 import { RdqnAgent } from './rdqn/rdqn.js';
@@ -48,4 +52,25 @@ registerOnce({
   description: 'REINFORCE, on-policy or off-policy with clamped importance weights and baselines',
   create: (init) => new ReinforceAgent(init),
   presets: REINFORCE_PRESETS,
+});
+
+registerOnce({
+  algorithm: 'ddpg',
+  description: 'Deep deterministic policy gradient (continuous actions; OU or Gaussian exploration, target networks)',
+  create: (init) => new DdpgAgent(init),
+  presets: DDPG_PRESETS,
+});
+
+registerOnce({
+  algorithm: 'td3',
+  description: 'Twin delayed DDPG (clipped double Q, delayed actor updates, target policy smoothing)',
+  create: (init) => new Td3Agent(init),
+  presets: TD3_PRESETS,
+});
+
+registerOnce({
+  algorithm: 'sac',
+  description: 'Soft actor-critic (squashed Gaussian actor, twin critics, automatic entropy temperature)',
+  create: (init) => new SacAgent(init),
+  presets: SAC_PRESETS,
 });

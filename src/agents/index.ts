@@ -5,5 +5,6 @@ export * from './registry.js';
 export * from './state.js';
 export * from './buffers/index.js';
 export * from './dqn/index.js';
+export * from './dpg/index.js';
 export * from './pg/index.js';
 export * from './target-policy.js';

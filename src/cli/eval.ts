@@ -1,4 +1,4 @@
-/** `kairos eval <run> --episodes 100 [--seed] [--stochastic] [--json]`: evaluates a run's policy. */
+/** `kairos eval <run> --episodes 100 [--seed] [--stochastic] [--best] [--json]`: evaluates a run's policy. */
 import { z } from 'zod';
 import '../agents/builtin.js';
 import { initTensorBackend } from '../tensor/backend.js';
@@ -12,6 +12,7 @@ const EvalOptions = z
     episodes: z.number().int().positive(),
     seed: z.number().int().nonnegative().optional(),
     stochastic: z.boolean().optional(),
+    best: z.boolean().optional(),
     json: z.boolean().optional(),
   })
   .strict();
@@ -21,16 +22,16 @@ export async function evalCommand(runDir: string, raw: Record<string, unknown>):
   const opts = parseOptions(EvalOptions, raw, 'eval');
   await initTensorBackend();
   const spec = await loadRunSpec(runDir);
-  const agent = await loadRunAgent(runDir);
+  const agent = await loadRunAgent(runDir, { model: opts.best ? 'best' : 'final' });
   try {
     const seed = opts.seed ?? spec.evalSeed;
     const bar = !opts.json && process.stderr.isTTY && opts.episodes >= 5 ? startProgress(opts.episodes, 'episodes') : null;
     const r = evaluateAgent(agent, envFactoryFor(spec), { episodes: opts.episodes, seed, deterministic: !opts.stochastic, onEpisode: () => bar?.tick() });
     bar?.stop();
     if (opts.json) {
-      console.log(JSON.stringify({ run: runDir, env: spec.env.id, algorithm: spec.algorithm, seed, ...r }));
+      console.log(JSON.stringify({ run: runDir, model: opts.best ? 'best' : 'final', env: spec.env.id, algorithm: spec.algorithm, seed, ...r }));
     } else {
-      console.log(`${spec.algorithm} on ${spec.env.id}: mean return ${r.meanReturn.toFixed(2)} ± ${r.stdReturn.toFixed(2)} over ${opts.episodes} episodes (seeds ${seed}..${seed + opts.episodes - 1}, ${opts.stochastic ? 'stochastic' : 'greedy'} actions), mean length ${r.meanLength.toFixed(1)}`);
+      console.log(`${spec.algorithm} on ${spec.env.id}${opts.best ? ' (best policy)' : ''}: mean return ${r.meanReturn.toFixed(2)} ± ${r.stdReturn.toFixed(2)} over ${opts.episodes} episodes (seeds ${seed}..${seed + opts.episodes - 1}, ${opts.stochastic ? 'stochastic' : 'greedy'} actions), mean length ${r.meanLength.toFixed(1)}`);
     }
     return 0;
   } finally {

@@ -1,5 +1,5 @@
 /**
- * `kairos start` (what `npm start` runs): a tour of what is built so far. It checks every
+ * `kairos tour`: a tour of the environments. It checks every
  * registered env against the contract and compares a random policy with the shipped
  * heuristic controller on each, printing one table.
  */

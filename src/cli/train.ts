@@ -97,6 +97,10 @@ function printSummary(s: RunSummary, json: boolean | undefined): void {
     const e = s.finalEvaluation;
     console.log(`final evaluation: mean return ${e.meanReturn.toFixed(2)} ± ${e.stdReturn.toFixed(2)} over ${e.episodes} episodes`);
   }
+  if (s.bestEvaluation && s.bestEvaluation.step !== s.steps) {
+    const b = s.bestEvaluation;
+    console.log(`best evaluation: mean return ${b.meanReturn.toFixed(2)} ± ${b.stdReturn.toFixed(2)} at step ${b.step} (model/best.kst; kairos eval --best)`);
+  }
   console.log(`run folder: ${s.runDir}`);
 }
 

@@ -15,3 +15,4 @@ export * from './timeline.js';
 export * from './target-policy.js';
 export * from './ope-data.js';
 export * from './evaluate.js';
+export * from './simulate.js';

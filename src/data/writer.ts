@@ -104,6 +104,23 @@ export class DecisionWriter {
     if (this.sinceCommit >= this.batchRows) this.commit();
   }
 
+  /**
+   * Forgets an open episode (its sequence check), for episodes whose end is learnt outside the
+   * log (a served decision whose terminal reward arrives later). Later rows of that mdp_id are
+   * then accepted as a new stretch, so call it only once the episode is really over.
+   *
+   * @example
+   * writer.endEpisode('user-17'); // after the client reported the episode's terminal reward
+   */
+  endEpisode(mdpId: string): boolean {
+    return this.open.delete(mdpId);
+  }
+
+  /** Episodes with rows but no terminal row yet (kept for the sequence check). */
+  get openEpisodes(): number {
+    return this.open.size;
+  }
+
   /** Sends buffered rows to DuckDB and commits them. */
   async flush(): Promise<void> {
     if (this.closed) return;

@@ -160,6 +160,26 @@ export function setFusedFma(on: boolean): boolean {
   return isFusedFma();
 }
 
+/**
+ * What the `kairos` CLI calls first: fused multiply-adds on unless `KAIROS_FMA=0`, with
+ * relaxed SIMD switched on in V8 where Node 20 still hides it behind a flag (Node 22+ has it
+ * by default). A training run is then deterministic on one machine but not bit-identical to
+ * the plain tfjs ops. Must run before the kernels are first compiled. Returns whether FMA is
+ * in use.
+ *
+ * @example
+ * preferFusedFma(); await initTensorBackend();
+ */
+export function preferFusedFma(): boolean {
+  if (envFlag('KAIROS_FMA') === false) return false;
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const v8 = proc?.getBuiltinModule?.('node:v8') as { setFlagsFromString(flags: string): void } | undefined;
+  // Undocumented-but-stable for wasm feature flags: they are read when a module is compiled.
+  if (v8 && !relaxedSimdSupported()) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  fmaSupported = null;
+  return setFusedFma(true);
+}
+
 /** Whether the fused matMuls use fused multiply-adds (asked for and supported). */
 export function isFusedFma(): boolean {
   if (!fmaWanted) return false;

@@ -33,6 +33,7 @@ export {
   setFusedKernels,
   isFusedKernelsEnabled,
   setFusedFma,
+  preferFusedFma,
   isFusedFma,
   fusedKernelFailure,
   activeWasmKernels,

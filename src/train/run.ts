@@ -8,6 +8,7 @@
  *   evaluations.jsonl     one EvaluationRecord per evaluation
  *   checkpoints/step-N.kst  full snapshots (agent, optimiser, replay, RNG, envs), newest kept
  *   model/policy.kst      final policy weights + config (what eval and serve load)
+ *   model/best.kst        the policy of the best evaluation (periodic or final)
  *   summary.json          final figures, written last
  *
  * Every file except the append-only logs is written atomically (temp file + rename); logs
@@ -31,7 +32,7 @@ import '../envs/builtin.js';
 import type { Env } from '../envs/env.js';
 import { make } from '../envs/registry.js';
 import { writeFileAtomic } from '../tensor/weights-io.js';
-import type { TrainCallback } from './callbacks.js';
+import type { EvaluationRecord, TrainCallback } from './callbacks.js';
 import { EnvPool, type EnvFactory } from './env-pool.js';
 import { evaluateAgent, type EvaluationResult } from './evaluate.js';
 import { trainAgent, type LoopResult, type LoopSnapshot, type LoopState } from './loop.js';
@@ -108,7 +109,20 @@ export interface RunSummary {
   /** Env steps per second of the last segment. */
   sps: number;
   finalEvaluation: Omit<EvaluationResult, 'returns' | 'lengths'> & { episodes: number; returns: number[] } | null;
+  /**
+   * The best evaluation of the run (periodic ones and the final one), whose policy is saved
+   * as `model/best.kst` (SB3's EvalCallback best model); null without evaluations.
+   */
+  bestEvaluation: BestEvaluation | null;
   checkpoint: string | null;
+}
+
+/** Where a run's best policy was evaluated. */
+export interface BestEvaluation {
+  step: number;
+  meanReturn: number;
+  stdReturn: number;
+  episodes: number;
 }
 
 const FILES = {
@@ -119,6 +133,7 @@ const FILES = {
   summary: 'summary.json',
   checkpoints: 'checkpoints',
   policy: path.join('model', 'policy.kst'),
+  best: path.join('model', 'best.kst'),
 } as const;
 
 /** Env factory for a spec. */
@@ -218,6 +233,22 @@ function runFolderCallbacks(runDir: string): TrainCallback {
   };
 }
 
+async function bestLoggedEvaluation(runDir: string): Promise<BestEvaluation | null> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(runDir, FILES.evaluations), 'utf8');
+  } catch {
+    return null;
+  }
+  let best: BestEvaluation | null = null;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const e = JSON.parse(line) as EvaluationRecord;
+    if (best === null || e.meanReturn > best.meanReturn) best = { step: e.step, meanReturn: e.meanReturn, stdReturn: e.stdReturn, episodes: e.episodes };
+  }
+  return best;
+}
+
 async function saveCheckpointFile(runDir: string, keep: number, snapshot: LoopSnapshot): Promise<string> {
   const dir = path.join(runDir, FILES.checkpoints);
   await fs.mkdir(dir, { recursive: true });
@@ -282,6 +313,13 @@ async function runSegment(
   const { runDir } = options;
   const factory = options.makeEnv ?? envFactoryFor(spec);
   const pool = new EnvPool(factory, spec.numEnvs, spec.seed);
+  // On resume the log was truncated to the checkpoint, so the best so far is read back from it.
+  let best = resumeFrom ? await bestLoggedEvaluation(runDir) : null;
+  const keepBest = async (e: BestEvaluation): Promise<void> => {
+    if (best !== null && !(e.meanReturn > best.meanReturn)) return;
+    await savePolicy(path.join(runDir, FILES.best), agent);
+    best = { step: e.step, meanReturn: e.meanReturn, stdReturn: e.stdReturn, episodes: e.episodes };
+  };
   let result: LoopResult;
   try {
     result = await trainAgent(agent, pool, {
@@ -294,7 +332,7 @@ async function runSegment(
       checkpointEvery: spec.checkpointEvery,
       checkpointReplay: spec.checkpointReplay,
       saveCheckpoint: (s) => saveCheckpointFile(runDir, spec.keepCheckpoints, s),
-      callbacks: [runFolderCallbacks(runDir), ...(options.callbacks ?? [])],
+      callbacks: [runFolderCallbacks(runDir), { onEvaluation: keepBest }, ...(options.callbacks ?? [])],
       signal: options.signal,
       resumeFrom,
     });
@@ -307,6 +345,7 @@ async function runSegment(
     if (spec.finalEvalEpisodes > 0) {
       const r = evaluateAgent(agent, factory, { episodes: spec.finalEvalEpisodes, seed: spec.evalSeed });
       finalEvaluation = { episodes: spec.finalEvalEpisodes, meanReturn: r.meanReturn, stdReturn: r.stdReturn, meanLength: r.meanLength, seconds: r.seconds, returns: r.returns };
+      await keepBest({ step: result.step, meanReturn: r.meanReturn, stdReturn: r.stdReturn, episodes: spec.finalEvalEpisodes });
     }
   }
   const checkpoints = await listCheckpoints(runDir);
@@ -328,6 +367,7 @@ async function runSegment(
     seconds,
     sps: result.sps,
     finalEvaluation,
+    bestEvaluation: best,
     checkpoint: result.checkpoint,
   };
   if (!result.interrupted) await writeFileAtomic(path.join(runDir, FILES.summary), `${JSON.stringify(summary, null, 1)}\n`);
@@ -392,9 +432,18 @@ export async function loadRunSpec(runDir: string): Promise<RunSpec> {
 }
 
 /**
- * The agent of a run: the final policy if the run finished, else the newest checkpoint's.
+ * The agent of a run: the final policy if the run finished, else the newest checkpoint's;
+ * with `{ model: 'best' }` the policy of the run's best evaluation (`model/best.kst`).
+ *
+ * @example
+ * const agent = await loadRunAgent('runs/cartpole', { model: 'best' });
  */
-export async function loadRunAgent(runDir: string): Promise<Agent> {
+export async function loadRunAgent(runDir: string, options: { model?: 'final' | 'best' } = {}): Promise<Agent> {
+  if (options.model === 'best') {
+    const best = path.join(runDir, FILES.best);
+    if (!(await exists(best))) throw new KairosError(`${runDir} has no best policy (model/best.kst is written at the run's evaluations)`, 'not_found');
+    return loadPolicy(best);
+  }
   const policy = path.join(runDir, FILES.policy);
   if (await exists(policy)) return loadPolicy(policy);
   const spec = await readSpec(runDir);

@@ -50,6 +50,29 @@ describe('kairos train / eval', () => {
     expect(err.join('\n')).toMatch(/already finished/);
   });
 
+  it('keeps the best-evaluated policy as model/best.kst, and eval --best reproduces its evaluation', async () => {
+    const config = path.join(tmp, 'dqn-best.json');
+    await fs.writeFile(config, JSON.stringify({ network: { hiddenSizes: [16] }, batchSize: 16, learningStarts: 50, trainFreq: 1, gradientSteps: 1, learningRate: 0.01 }));
+    const runDir = path.join(tmp, 'run-best');
+    const code = await kairos('train', 'dqn', '--env', 'CartPole-v1', '--no-preset', '--steps', '800', '--config', config, '--run-dir', runDir, '--eval-every', '200', '--eval-episodes', '2', '--final-eval-episodes', '2', '--json');
+    expect(err.join('\n')).toBe('');
+    expect(code).toBe(0);
+    const summary = JSON.parse(out.at(-1) as string);
+    const evals = (await fs.readFile(path.join(runDir, 'evaluations.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; meanReturn: number });
+    expect(evals.map((e) => e.step)).toEqual([200, 400, 600, 800]);
+    const candidates = [...evals, { step: 800, meanReturn: summary.finalEvaluation.meanReturn }];
+    const top = Math.max(...candidates.map((e) => e.meanReturn));
+    expect(summary.bestEvaluation.meanReturn).toBe(top);
+    // The first evaluation reaching the maximum wins (later ties do not replace it).
+    expect(summary.bestEvaluation.step).toBe(candidates.find((e) => e.meanReturn === top)?.step);
+    out = [];
+    expect(await kairos('eval', runDir, '--best', '--episodes', '2', '--json')).toBe(0);
+    expect(JSON.parse(out.at(-1) as string).meanReturn).toBe(top);
+  });
+
   it('rejects bad configs up front, naming the field', async () => {
     const bad = path.join(tmp, 'bad.json');
     await fs.writeFile(bad, JSON.stringify({ batchSize: 'big' }));

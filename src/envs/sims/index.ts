@@ -1,6 +1,6 @@
 /**
  * Applied and exact simulators: AdsSupply-v0, NotificationDelivery-v0, StringGame-v0,
- * GridWorld-v0 and LQR-v0, their registrations, their baseline controllers and their exact
+ * GridWorld-v0, LQR-v0 and ActionSequence-v0 (the recurrent-Q test task), their registrations, their baseline controllers and their exact
  * references (DP, brute force, value iteration, Riccati). See docs/sims.md.
  *
  * @example
@@ -21,6 +21,7 @@ export * from './notification-delivery.js';
 export * from './string-game.js';
 export * from './grid-world.js';
 export * from './lqr.js';
+export * from './action-sequence.js';
 // The LQR solvers; the small matrix helpers (matMul, solve, ...) stay module-private names
 // of lqr-riccati.ts so they cannot clash with the tensor layer's exports.
 export {

@@ -1,12 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapValues, chosenValues, huber, tdLoss, tdTargets } from '../../../src/agents/dqn/targets.js';
-import { initTensorBackend, tf } from '../../../src/tensor/index.js';
+import { activeWasmKernels, fusedTdLoss, fusedTdTargets, initTensorBackend, tf } from '../../../src/tensor/index.js';
 
 beforeAll(async () => {
   await initTensorBackend({ backend: 'wasm' });
 });
 
 const arr = (t: tf.Tensor): number[] => Array.from(t.dataSync());
+const expectClose = (got: number[], want: number[]): void => {
+  expect(got.length).toBe(want.length);
+  got.forEach((g, i) => expect(g).toBeCloseTo(want[i], 6));
+};
 
 describe('DQN targets against hand-computed values', () => {
   // Two next states, three actions.
@@ -69,5 +73,49 @@ describe('DQN targets against hand-computed values', () => {
     expect(loss.dataSync()[0]).toBeCloseTo(2.75, 6);
     const mse = tdLoss(q, tf.tensor1d([1, 0], 'int32'), tf.tensor1d([0, 0.5]), null, 'mse');
     expect(mse.loss.dataSync()[0]).toBeCloseTo((4 + 6.25) / 2, 6);
+  });
+});
+
+describe('the fused TD kernels the agent trains with give the same hand-computed targets', () => {
+  it('max, Double DQN, masks and empty masks', () => {
+    expect(activeWasmKernels()).not.toBeNull();
+    const qT = tf.tensor2d([
+      [1, 5, 3],
+      [-2, -1, -4],
+    ]);
+    const qO = tf.tensor2d([
+      [0, 1, 9],
+      [7, 0, 0],
+    ]);
+    const r = tf.tensor1d([1, 2]);
+    const disc = tf.tensor1d([0.5, 0.9]);
+    const live = tf.tensor1d([0, 0]);
+    // y = r + γ v with v as in the hand-computed cases above.
+    expectClose(arr(fusedTdTargets(qT, null, r, disc, live, null)), [1 + 0.5 * 5, 2 + 0.9 * -1]);
+    expectClose(arr(fusedTdTargets(qT, qO, r, disc, live, null)), [1 + 0.5 * 3, 2 + 0.9 * -2]);
+    const masks = tf.tensor2d([
+      [1, 1, 0],
+      [0, 0, 0],
+    ]);
+    expectClose(arr(fusedTdTargets(qT, qO, r, disc, live, masks)), [1 + 0.5 * 5, 2]);
+    expectClose(arr(fusedTdTargets(qT, null, r, disc, tf.tensor1d([1, 0]), null)), [1, 2 + 0.9 * -1]);
+  });
+
+  it('the fused loss equals tdLoss for Huber and MSE, weighted or not', () => {
+    const q = tf.tensor2d([
+      [0.5, 3, -1],
+      [2, 2, 2],
+      [-4, 1, 0],
+    ]);
+    const a = tf.tensor1d([1, 0, 0], 'int32');
+    const y = tf.tensor1d([0.25, 4.5, -3.5]);
+    for (const kind of ['huber', 'mse'] as const) {
+      for (const w of [null, tf.tensor1d([0.2, 1, 0.5])]) {
+        const ref = tdLoss(q, a, y, w, kind);
+        const fused = fusedTdLoss(q, a, y, { kind, weights: w });
+        expect(fused.loss.dataSync()[0]).toBeCloseTo(ref.loss.dataSync()[0], 6);
+        expect(arr(fused.td)).toEqual(arr(ref.td));
+      }
+    }
   });
 });

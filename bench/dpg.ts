@@ -1,0 +1,214 @@
+/**
+ * DDPG / TD3 / SAC benchmarks (issue 5).
+ *
+ *   npx tsx bench/dpg.ts converge --algo td3 --env Pendulum-v1 [--seeds 0,1,2,3,4] [--steps 20000] [--parallel 2] [--config '{...}']
+ *   npx tsx bench/dpg.ts speed [--steps 3000]
+ *
+ * `converge` trains one run per seed (child processes, `--parallel` at a time) with the
+ * algorithm's preset for the env, evaluates the deterministic policy (10 episodes at each
+ * quarter of the run, 100 episodes at the end), and prints each seed's final mean return,
+ * the evaluation curve, wall time, steps/s and peak RSS, then how many seeds reached the
+ * issue's threshold. `speed` times the whole training loop (one gradient update per env step
+ * after 1000 warm-up steps) and one gradient update alone, for each algorithm at its Pendulum
+ * preset's network size (TD3/DDPG 400-300, SAC 256-256, batch 256).
+ */
+import { fork } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import '../src/agents/builtin.js';
+import type { StepBatch } from '../src/agents/agent.js';
+import { DdpgAgent } from '../src/agents/dpg/ddpg.js';
+import { SacAgent } from '../src/agents/dpg/sac.js';
+import { Td3Agent } from '../src/agents/dpg/td3.js';
+import { getAgentRegistration } from '../src/agents/registry.js';
+import { Box } from '../src/core/spaces.js';
+import { initTensorBackend, isFusedFma, preferFusedFma } from '../src/tensor/index.js';
+import { startRun, type RunSummary } from '../src/train/run.js';
+
+/** Issue 5's bars: mean evaluation return at the end of the run. */
+const THRESHOLDS: Record<string, number> = { 'Pendulum-v1': -200, 'LunarLanderContinuous-v3': 200, 'MountainCarContinuous-v0': 90 };
+
+function arg(name: string, fallback?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+interface Job {
+  algo: string;
+  env: string;
+  seed: number;
+  steps?: number;
+  config: Record<string, unknown>;
+}
+
+interface WorkerResult {
+  seed: number;
+  summary: RunSummary;
+  curve: Array<{ step: number; meanReturn: number }>;
+  peakRssMb: number;
+}
+
+async function worker(): Promise<void> {
+  const job = JSON.parse(process.argv[3]) as Job;
+  preferFusedFma(); // as `kairos train`
+  await initTensorBackend();
+  const preset = getAgentRegistration(job.algo).presets?.[job.env];
+  const totalSteps = job.steps ?? preset?.totalSteps ?? 100_000;
+  const runDir = await fs.mkdtemp(path.join(os.tmpdir(), `kairos-bench-${job.algo}-${job.seed}-`));
+  const curve: WorkerResult['curve'] = [];
+  try {
+    const summary = await startRun(
+      {
+        algorithm: job.algo,
+        env: { id: job.env },
+        totalSteps,
+        numEnvs: preset?.numEnvs ?? 1,
+        seed: job.seed,
+        config: { ...(preset?.config ?? {}), ...job.config },
+        evalEvery: Math.ceil(totalSteps / 4),
+        evalEpisodes: 10,
+        finalEvalEpisodes: 100,
+        checkpointEvery: 0,
+        checkpointReplay: false,
+      },
+      { runDir, callbacks: [{ onEvaluation: (e) => void curve.push({ step: e.step, meanReturn: e.meanReturn }) }] },
+    );
+    const result: WorkerResult = { seed: job.seed, summary, curve, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+    process.send?.(result);
+  } finally {
+    await fs.rm(runDir, { recursive: true, force: true });
+  }
+}
+
+async function converge(): Promise<void> {
+  const algo = arg('algo', 'td3') as string;
+  const env = arg('env', 'Pendulum-v1') as string;
+  const seeds = (arg('seeds', '0,1,2,3,4') as string).split(',').map(Number);
+  const steps = arg('steps') ? Number(arg('steps')) : undefined;
+  const parallel = Number(arg('parallel', '2'));
+  const config = JSON.parse(arg('config', '{}') as string) as Record<string, unknown>;
+  const threshold = THRESHOLDS[env] ?? Number.POSITIVE_INFINITY;
+  const preset = getAgentRegistration(algo).presets?.[env];
+  console.log(`${algo} on ${env}: preset ${preset ? `"${preset.source}"` : 'none'}; overrides ${JSON.stringify(config)}`);
+  const self = fileURLToPath(import.meta.url);
+  const t0 = performance.now();
+  const results: WorkerResult[] = [];
+  const queue = [...seeds];
+  const runOne = (seed: number): Promise<WorkerResult> =>
+    new Promise((resolve, reject) => {
+      const job: Job = { algo, env, seed, steps, config };
+      const child = fork(self, ['worker', JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv] });
+      let got: WorkerResult | null = null;
+      child.on('message', (m) => (got = m as WorkerResult));
+      child.on('exit', (code) => (got ? resolve(got) : reject(new Error(`seed ${seed}: worker exited with ${code}`))));
+    });
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
+        const r = await runOne(s);
+        results.push(r);
+        const e = r.summary.finalEvaluation;
+        const curve = r.curve.map((c) => `${c.step}: ${c.meanReturn.toFixed(0)}`).join(', ');
+        console.log(
+          `seed ${r.seed}: final mean return ${e?.meanReturn.toFixed(1)} ± ${e?.stdReturn.toFixed(1)} (100 episodes) | curve (10 ep.) ${curve} | ${r.summary.steps} steps in ${r.summary.seconds.toFixed(0)} s = ${r.summary.sps.toFixed(0)} steps/s | peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+        );
+      }
+    }),
+  );
+  results.sort((a, b) => a.seed - b.seed);
+  const passed = results.filter((r) => (r.summary.finalEvaluation?.meanReturn ?? -Infinity) >= threshold).length;
+  console.log(`\n${algo} ${env}: ${passed} of ${results.length} seeds reached mean return >= ${threshold} within ${results[0]?.summary.totalSteps} steps`);
+  console.log(`means: ${results.map((r) => r.summary.finalEvaluation?.meanReturn.toFixed(1)).join(', ')}`);
+  console.log(`wall ${((performance.now() - t0) / 1000).toFixed(0)} s with ${parallel} parallel runs on ${os.cpus().length} x ${os.cpus()[0]?.model}; node ${process.version}; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function speed(): Promise<void> {
+  preferFusedFma(); // as the CLI does; KAIROS_FMA=0 for the bit-identical path
+  const info = await initTensorBackend();
+  console.log(`backend ${info.backend}, fused multiply-add ${isFusedFma() ? 'on' : 'off'}; ${os.cpus().length} x ${os.cpus()[0]?.model}; node ${process.version}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+  const steps = Number(arg('steps', '3000'));
+  const warmup = 1000;
+  const nets: Record<string, number[]> = { ddpg: [400, 300], td3: [400, 300], sac: [256, 256] };
+  // 1. Whole loop on Pendulum-v1: 1000 uniform warm-up steps, then one update per env step.
+  for (const algo of ['td3', 'sac', 'ddpg']) {
+    const runDir = await fs.mkdtemp(path.join(os.tmpdir(), `kairos-bench-${algo}-speed-`));
+    const rates: number[] = [];
+    try {
+      const s = await startRun(
+        {
+          algorithm: algo,
+          env: { id: 'Pendulum-v1' },
+          totalSteps: steps,
+          seed: 0,
+          config: { learningStarts: warmup, batchSize: 256, network: { hiddenSizes: nets[algo] } },
+          evalEvery: 0,
+          finalEvalEpisodes: 0,
+          checkpointEvery: 0,
+          checkpointReplay: false,
+          logEvery: 500,
+        },
+        { runDir, callbacks: [{ onLog: (r) => void (r.step > warmup + 500 && rates.push(r.sps)) }] },
+      );
+      console.log(`${algo} whole loop, Pendulum-v1, ${nets[algo].join('-')} batch 256, 1 update per step after ${warmup} warm-up steps: ${median(rates).toFixed(1)} steps/s while training (${steps} steps in ${s.seconds.toFixed(1)} s)`);
+    } finally {
+      await fs.rm(runDir, { recursive: true, force: true });
+    }
+  }
+  // 2. One gradient update alone (3-dim observations, 1-dim actions as Pendulum) and batch-1 acting.
+  console.log('');
+  for (const [algo, Ctor] of [
+    ['td3', Td3Agent],
+    ['sac', SacAgent],
+    ['ddpg', DdpgAgent],
+  ] as const) {
+    const agent = new Ctor({ observationSpace: new Box(-8, 8, [3]), actionSpace: new Box(-2, 2, [1]), config: { learningStarts: 1e9, batchSize: 256, bufferSize: 10_000, network: { hiddenSizes: nets[algo] } }, seed: 0 });
+    const obs = Float32Array.from([0.3, -0.2, 1.5]);
+    for (let k = 0; k < 1000; k++) {
+      const batch: StepBatch = {
+        n: 1,
+        obs: Float32Array.from([Math.cos(k), Math.sin(k), (k % 16) - 8]),
+        actions: Float32Array.from([Math.sin(3 * k) * 2]),
+        probs: Float64Array.from([1]),
+        rewards: Float64Array.from([-Math.abs(Math.sin(k))]),
+        nextObs: Float32Array.from([Math.cos(k + 1), Math.sin(k + 1), ((k + 1) % 16) - 8]),
+        terminated: Uint8Array.from([0]),
+        truncated: Uint8Array.from([0]),
+        nextMasks: null,
+      };
+      agent.observe(batch, { step: k + 1, totalSteps: 1e9 });
+    }
+    for (let i = 0; i < 10; i++) agent.update();
+    const times: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t = performance.now();
+      agent.update();
+      times.push(performance.now() - t);
+    }
+    const acts: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const t = performance.now();
+      agent.act(obs, 1, { deterministic: true });
+      acts.push(performance.now() - t);
+    }
+    const what = algo === 'sac' ? 'twin critics, actor, temperature, target critics' : algo === 'td3' ? 'twin critics; actor and targets every 2nd update' : 'critic, actor, targets';
+    console.log(`${algo} update ${nets[algo].join('-')}, batch 256 (${what}): median ${median(times).toFixed(1)} ms, p90 ${[...times].sort((a, b) => a - b)[89].toFixed(1)} ms | act batch 1: median ${(median(acts) * 1000).toFixed(0)} µs`);
+    agent.dispose();
+  }
+  console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+}
+
+const mode = process.argv[2];
+if (mode === 'worker') await worker();
+else if (mode === 'converge') await converge();
+else if (mode === 'speed') await speed();
+else {
+  console.error('usage: npx tsx bench/dpg.ts converge --algo td3|sac|ddpg --env <id> [--seeds 0,1,2,3,4] [--steps N] [--parallel 2] [--config JSON] | speed [--steps N]');
+  process.exit(2);
+}
