@@ -22,7 +22,7 @@ import '../src/agents/builtin.js';
 import { getAgentRegistration } from '../src/agents/registry.js';
 import { initTensorBackend, isFusedFma, preferFusedFma } from '../src/tensor/index.js';
 import { evaluateAgent } from '../src/train/evaluate.js';
-import { envFactoryFor, loadRunAgent, startRun, type RunSummary } from '../src/train/run.js';
+import { envFactoryFor, loadRunAgent, loadRunSpec, startRun, type RunSummary } from '../src/train/run.js';
 
 /**
  * Solve thresholds: Gymnasium's reward_threshold, or the issues' figure where Gymnasium has
@@ -36,8 +36,11 @@ export const THRESHOLDS: Record<string, number> = {
   'MountainCarContinuous-v0': 90,
 };
 
-/** Episode seeds of the fresh re-evaluation (training evaluations start at evalSeed = 0). */
-const FRESH_EVAL_SEED = 1_000_000;
+/**
+ * Episode seeds of the fresh re-evaluation. Training evaluations use the run's evalSeed
+ * (default 1,000,000: seeds 1,000,000..1,000,099), so these must not overlap them.
+ */
+const FRESH_EVAL_SEED = 2_000_000;
 const EPISODES = 100;
 
 export interface ConvergeJob {
@@ -80,6 +83,7 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
       },
       { runDir },
     );
+    if (summary.bestEvaluation !== null && (await loadRunSpec(runDir)).evalSeed + EPISODES > FRESH_EVAL_SEED) throw new Error('fresh evaluation seeds overlap the training evaluations');
     const best = await loadRunAgent(runDir, { model: 'best' });
     const r = evaluateAgent(best, envFactoryFor({ env: { id: job.env, options: {} } }), { episodes: EPISODES, seed: FRESH_EVAL_SEED });
     best.dispose();

@@ -32,6 +32,7 @@ import { KairosError } from '../core/errors.js';
 import { sqlIdent, sqlString, type SqlEngine } from './engine.js';
 import { DECISION_COLUMNS, DECISIONS_TABLE, parseLogSchema, type LogSchema, type LogSchemaInput } from './schema.js';
 import type { LogStore } from './store.js';
+import { splitCsvLine } from './target-policy.js';
 import {
   buildTypedTable,
   collectIssues,
@@ -122,25 +123,7 @@ export function readCsvHeader(path: string): string[] {
   const end = endOfFirstRecord(text);
   const line = (end >= 0 ? text.slice(0, end) : text).replace(/\r$/, '');
   if (line.trim() === '') throw new KairosError(`${path}: empty file (expected a header line)`, 'invalid_log');
-  const fields: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      fields.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  fields.push(cur);
-  return fields.map((f) => f.trim());
+  return splitCsvLine(line).map((f) => f.trim());
 }
 
 function endOfFirstRecord(text: string): number {
