@@ -5,8 +5,10 @@
  *
  * A training step of an 8-256-256-4 MLP through plain tfjs ops runs about 150 kernels; with
  * these it runs the fused forward, the loss's few ops, the fused backward and one Adam kernel
- * per parameter. The arithmetic is the same, in the same order, as the tfjs ops it replaces
- * (tested bit for bit against them), so switching it on or off does not change results.
+ * per parameter. For ReLU and linear layers the arithmetic is the same, in the same order, as
+ * the tfjs ops it replaces (tested bit for bit against them), so switching it on or off does not
+ * change results; tanh layers use a rational approximation within 4.1e-7 of tanh (see
+ * `wasm-kernels.ts`), so tanh networks agree with the tfjs ops to float tolerance.
  *
  * Used by `Mlp.apply` (config `fused`, default on) and `Mlp.predict`, and by the fused Adam
  * in `fused-adam.ts`. On the CPU backend, or when WebAssembly kernels cannot be compiled
@@ -251,16 +253,19 @@ export function activeWasmKernels(): BoundWasmKernels | null {
 export const MLP_FORWARD_KERNEL = 'KairosMlpForward';
 export const MLP_BACKWARD_KERNEL = 'KairosMlpBackward';
 
-/** One layer of a fusable MLP: y = act(x·W + b) with act ReLU or identity. */
+/** Activations the fused MLP kernels apply. */
+export type FusedActivation = 'linear' | 'relu' | 'tanh';
+
+/** One layer of a fusable MLP: y = act(x·W + b). */
 export interface FusableLayer {
   kernel: tf.Tensor;
   bias: tf.Tensor;
-  relu: boolean;
+  activation: FusedActivation;
 }
 
 interface MlpAttrs {
-  /** Per layer: 1 ReLU, 0 identity. */
-  relu: number[];
+  /** Per layer. */
+  activations: FusedActivation[];
   /** Forward only: also output every hidden activation (for the backward pass). */
   keepHidden?: boolean;
 }
@@ -290,7 +295,7 @@ function mlpForwardKernel(args: { inputs: tf.NamedTensorInfoMap; backend: object
   const K = kernelsFor(backend);
   if (K === null) throw new Error(`${MLP_FORWARD_KERNEL}: WASM kernels unavailable (${failure ?? 'unknown'})`);
   const attrs = args.attrs as unknown as MlpAttrs;
-  const L = attrs.relu.length;
+  const L = attrs.activations.length;
   const x = input(args.inputs, 'x');
   const m = x.shape[0];
   const sizes = layerSizes(args.inputs, L);
@@ -313,7 +318,9 @@ function mlpForwardKernel(args: { inputs: tf.NamedTensorInfoMap; backend: object
     } else {
       out = l % 2 === 0 ? h0 : h1;
     }
-    K.k.gemm(src, k, 1, K.addr(input(args.inputs, `w${l}`)), n, out, n, m, n, k, K.addr(input(args.inputs, `b${l}`)), attrs.relu[l] ? GEMM_RELU : 0, 0, pack);
+    const act = attrs.activations[l];
+    K.k.gemm(src, k, 1, K.addr(input(args.inputs, `w${l}`)), n, out, n, m, n, k, K.addr(input(args.inputs, `b${l}`)), act === 'relu' ? GEMM_RELU : 0, 0, pack);
+    if (act === 'tanh') K.k.tanh(out, m * n, out);
     src = out;
   }
   return outputs.concat(hidden);
@@ -326,17 +333,19 @@ function packBytes(k: number): number {
 
 /**
  * inputs dy [m, n_{L-1}], x, h1..h_{L-1} (post-activation hidden outputs), w0..w_{L-1}, and
- * y (the output) when the output layer has a ReLU; outputs dx, then dw_l, db_l per layer.
+ * y (the output) when the output layer has a ReLU or tanh; outputs dx, then dw_l, db_l per
+ * layer. Both derivatives are taken from the activation's output: ReLU y > 0, tanh 1 - y².
  *
  * Per layer, from the last: dW = Xᵀ·dZ, db = Σ_rows dZ, dX = dZ·Wᵀ (Wᵀ materialised in
- * scratch, then a plain gemm) with the previous layer's ReLU derivative applied as a mask.
+ * scratch, then a plain gemm) times the previous layer's derivative: for ReLU a mask in the
+ * gemm's epilogue, for tanh a pass over dX afterwards.
  */
 function mlpBackwardKernel(args: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
   const backend = args.backend as WasmBackendLike;
   const K = kernelsFor(backend);
   if (K === null) throw new Error(`${MLP_BACKWARD_KERNEL}: WASM kernels unavailable (${failure ?? 'unknown'})`);
   const attrs = args.attrs as unknown as MlpAttrs;
-  const L = attrs.relu.length;
+  const L = attrs.activations.length;
   const x = input(args.inputs, 'x');
   const m = x.shape[0];
   const sizes = layerSizes(args.inputs, L);
@@ -345,8 +354,8 @@ function mlpBackwardKernel(args: { inputs: tf.NamedTensorInfoMap; backend: objec
   const wtBytes = 4 * Math.max(...sizes.map(([k, n]) => k * n));
   const xtBytes = 4 * m * Math.max(...sizes.map(([k]) => k));
   const innerMax = Math.max(m, ...sizes.map(([k, n]) => Math.max(k, n)));
-  const outRelu = attrs.relu[L - 1] === 1;
-  const dyBytes = outRelu ? 4 * m * sizes[L - 1][1] : 0;
+  const outAct = attrs.activations[L - 1];
+  const dyBytes = outAct === 'linear' ? 0 : 4 * m * sizes[L - 1][1];
   const [dz0, dz1, wt, tmp, xt, dyMasked, pack] = K.scratchBuffers([dzBytes, dzBytes, wtBytes, wtBytes, xtBytes, dyBytes, packBytes(innerMax)]);
   const dzBuf = [dz0, dz1];
 
@@ -355,8 +364,9 @@ function mlpBackwardKernel(args: { inputs: tf.NamedTensorInfoMap; backend: objec
   for (const [k, n] of sizes) grads.push(backend.makeOutput([k, n], 'float32'), backend.makeOutput([n], 'float32'));
 
   let dz = K.addr(input(args.inputs, 'dy'));
-  if (outRelu) {
-    K.k.reluMask(dz, K.addr(input(args.inputs, 'y')), m * sizes[L - 1][1], dyMasked);
+  if (outAct !== 'linear') {
+    const mask = outAct === 'relu' ? K.k.reluMask : K.k.tanhMask;
+    mask(dz, K.addr(input(args.inputs, 'y')), m * sizes[L - 1][1], dyMasked);
     dz = dyMasked;
   }
   for (let l = L - 1; l >= 0; l--) {
@@ -374,11 +384,13 @@ function mlpBackwardKernel(args: { inputs: tf.NamedTensorInfoMap; backend: objec
       K.k.transpose(tmp, n, k, dW);
     }
     K.k.colsum(dz, m, n, K.addr(grads[2 * l + 1]));
-    // dX[m, k] = dZ·Wᵀ, masked by the previous layer's ReLU derivative.
+    // dX[m, k] = dZ·Wᵀ, times the previous layer's activation derivative.
     K.k.transpose(K.addr(input(args.inputs, `w${l}`)), k, n, wt);
     const target = l === 0 ? K.addr(dx) : dzBuf[l % 2];
-    const masked = l > 0 && attrs.relu[l - 1] === 1;
-    K.k.gemm(dz, n, 1, wt, k, target, k, m, k, n, 0, masked ? GEMM_MASK : 0, masked ? K.addr(input(args.inputs, `h${l}`)) : 0, pack);
+    const prev = l > 0 ? attrs.activations[l - 1] : 'linear';
+    const h = prev === 'linear' ? 0 : K.addr(input(args.inputs, `h${l}`));
+    K.k.gemm(dz, n, 1, wt, k, target, k, m, k, n, 0, prev === 'relu' ? GEMM_MASK : 0, prev === 'relu' ? h : 0, pack);
+    if (prev === 'tanh') K.k.tanhMask(target, h, m * k, target);
     dz = target;
   }
   return [dx, ...grads];
@@ -436,7 +448,7 @@ function tapeIsOn(): boolean {
 
 /**
  * Whether {@link fusedMlpApply} can run these layers on `x` now: fused kernels on, WASM
- * active, rank-2 float32 input (ReLU or identity layers are the caller's promise).
+ * active, rank-2 float32 input.
  */
 export function canFuseMlp(x: tf.Tensor, layers: readonly FusableLayer[]): boolean {
   return x.rank === 2 && x.dtype === 'float32' && x.shape[0] > 0 && layers.length > 0 && activeWasmKernels() !== null;
@@ -448,7 +460,7 @@ export function canFuseMlp(x: tf.Tensor, layers: readonly FusableLayer[]): boole
  * {@link canFuseMlp} is true. The caller owns y.
  */
 export function fusedMlpApply(x: tf.Tensor2D, layers: readonly FusableLayer[]): tf.Tensor2D {
-  const relu = layers.map((l) => (l.relu ? 1 : 0));
+  const activations = layers.map((l) => l.activation);
   const inputs: tf.NamedTensorMap = { x };
   layers.forEach((l, i) => {
     inputs[`w${i}`] = l.kernel;
@@ -457,14 +469,14 @@ export function fusedMlpApply(x: tf.Tensor2D, layers: readonly FusableLayer[]): 
   const engine = tf.engine();
   if (!tapeIsOn()) {
     // A kernel that returns an array gets an array back, even of one.
-    return (engine.runKernel(MLP_FORWARD_KERNEL, inputs, { relu, keepHidden: false } as unknown as tf.NamedAttrMap) as tf.Tensor[])[0] as tf.Tensor2D;
+    return (engine.runKernel(MLP_FORWARD_KERNEL, inputs, { activations, keepHidden: false } as unknown as tf.NamedAttrMap) as tf.Tensor[])[0] as tf.Tensor2D;
   }
   const L = layers.length;
   const op = tf.customGrad((...args: unknown[]) => {
     const save = args[args.length - 1] as (tensors: tf.Tensor[]) => void;
     const tensors = args.slice(0, -1) as tf.Tensor[];
-    const outs = engine.runKernel(MLP_FORWARD_KERNEL, inputs, { relu, keepHidden: true } as unknown as tf.NamedAttrMap) as tf.Tensor[];
-    // Saved: x, hidden h1..h_{L-1}, kernels, then y (for a ReLU output layer); shared, not
+    const outs = engine.runKernel(MLP_FORWARD_KERNEL, inputs, { activations, keepHidden: true } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    // Saved: x, hidden h1..h_{L-1}, kernels, then y (for a ReLU or tanh output layer); shared, not
     // copied (see saveWithoutCopies).
     saveWithoutCopies(save, [tensors[0], ...outs.slice(1), ...layers.map((_, i) => tensors[1 + 2 * i]), outs[0]]);
     return {
@@ -473,7 +485,7 @@ export function fusedMlpApply(x: tf.Tensor2D, layers: readonly FusableLayer[]): 
         const bInputs: tf.NamedTensorMap = { dy, x: saved[0], y: saved[2 * L] };
         for (let l = 1; l < L; l++) bInputs[`h${l}`] = saved[l];
         for (let l = 0; l < L; l++) bInputs[`w${l}`] = saved[L + l];
-        return engine.runKernel(MLP_BACKWARD_KERNEL, bInputs, { relu } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        return engine.runKernel(MLP_BACKWARD_KERNEL, bInputs, { activations } as unknown as tf.NamedAttrMap) as tf.Tensor[];
       },
     };
   });
@@ -501,7 +513,9 @@ export function fusedMlpPredict(K: BoundWasmKernels, obs: ArrayLike<number>, bat
   for (let l = 0; l < layers.length; l++) {
     const n = shapes[l][1];
     const out = l % 2 === 0 ? a0 : a1;
-    K.k.gemm(src, k, 1, K.addr(layers[l].kernel), n, out, n, batch, n, k, K.addr(layers[l].bias), layers[l].relu ? GEMM_RELU : 0, 0, pack);
+    const act = layers[l].activation;
+    K.k.gemm(src, k, 1, K.addr(layers[l].kernel), n, out, n, batch, n, k, K.addr(layers[l].bias), act === 'relu' ? GEMM_RELU : 0, 0, pack);
+    if (act === 'tanh') K.k.tanh(out, batch * n, out);
     src = out;
     k = n;
   }

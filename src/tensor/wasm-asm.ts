@@ -55,6 +55,7 @@ export const Op = {
   i32_le_u: 0x4d,
   i32_ge_s: 0x4e,
   i32_ge_u: 0x4f,
+  f32_lt: 0x5d,
   f32_gt: 0x5e,
   i32_add: 0x6a,
   i32_sub: 0x6b,
@@ -102,6 +103,8 @@ export const Simd = {
   f32x4_div: 0xe7,
   f32x4_min: 0xe8,
   f32x4_max: 0xe9,
+  /** Pseudo-min `b < a ? b : a`: one `minps` on x64 (see `f32x4_pmax`). */
+  f32x4_pmin: 0xea,
   /** Pseudo-max `a < b ? b : a`: one `maxps` on x64, where `f32x4.max` (NaN- and ±0-exact) is eight instructions. */
   f32x4_pmax: 0xeb,
   /** Relaxed SIMD (V8 ≥ 11.4 by default): a·b + c, fused where the CPU has FMA. */

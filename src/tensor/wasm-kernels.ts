@@ -25,6 +25,9 @@
  * - `transpose(src, rows, cols, dst)`: dst[j·rows + i] = src[i·cols + j].
  * - `colsum(src, rows, cols, dst)`: dst[j] = Σ_i src[i·cols + j], i increasing (as tfjs's Sum).
  * - `reluMask(src, y, n, dst)`: dst[i] = y[i] > 0 ? src[i] : 0.
+ * - `tanh(src, n, dst)`: dst[i] = tanh(src[i]) within 4.1e-7 (a rational approximation; dst
+ *   may be src).
+ * - `tanhMask(src, y, n, dst)`: dst[i] = (1 - y[i]·y[i])·src[i] (the tanh derivative).
  * - `adam(p, out, g, m, v, n, beta1, 1-beta1, beta2, 1-beta2, 1-beta1^t, 1-beta2^t, eps, -lr)`:
  *   tfjs's Adam update operation for operation in float32, m and v in place, the new
  *   parameter to `out` (see `fused-adam.ts`).
@@ -493,6 +496,118 @@ function genReluMask(m: WasmModuleBuilder): void {
   });
 }
 
+/**
+ * tanh(x) ≈ x·P(x²)/Q(x²): the 13/6-degree rational minimax approximation of Eigen's
+ * `generic_fast_tanh_float` (Eigen 3.4, Core/MathFunctionsImpl.h). Inputs are clamped to
+ * ±TANH_CLAMP, where the quotient reaches ±1 in float32, and |x| < TANH_TINY returns x
+ * (tanh x rounds to x there). With a separate multiply and add per Horner step, as here, the
+ * largest error over every float32 input is 4.1e-7 (at x ≈ 5.83; exhaustive check against
+ * Math.tanh).
+ */
+const TANH_ALPHA = [4.89352455891786e-3, 6.37261928875436e-4, 1.48572235717979e-5, 5.12229709037114e-8, -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16];
+const TANH_BETA = [4.89352518554385e-3, 2.2684346324390e-3, 1.18534705686654e-4, 1.19825839466702e-6];
+const TANH_CLAMP = 7.90531110763549805;
+const TANH_TINY = 0.0004;
+
+/**
+ * Pushes tanh(local `a`), in f32x4 (`vec`) or f32 arithmetic: the same operations in the same
+ * order, so the scalar tail of a kernel gives what a SIMD lane would.
+ */
+function emitTanh(f: FuncBuilder, a: number, vec: boolean): void {
+  const type = vec ? V128 : F32;
+  const c = (v: number) => (vec ? f.vf32(v) : f.f32(v));
+  const op = (scalar: number, simd: number) => (vec ? f.simd(simd) : f.op(scalar));
+  const mul = () => op(Op.f32_mul, Simd.f32x4_mul);
+  const add = () => op(Op.f32_add, Simd.f32x4_add);
+  const x = f.local(type);
+  const x2 = f.local(type);
+  const p = f.local(type);
+  // Pseudo-min/max keep a NaN input (the first operand), so NaN gives NaN.
+  f.get(a);
+  c(TANH_CLAMP);
+  op(Op.f32_min, Simd.f32x4_pmin);
+  c(-TANH_CLAMP);
+  op(Op.f32_max, Simd.f32x4_pmax).tee(x);
+  f.get(x);
+  mul();
+  f.set(x2);
+  const horner = (coeffs: readonly number[]) => {
+    c(coeffs[coeffs.length - 1]);
+    for (let i = coeffs.length - 2; i >= 0; i--) {
+      f.get(x2);
+      mul();
+      c(coeffs[i]);
+      add();
+    }
+  };
+  horner(TANH_ALPHA);
+  f.get(x);
+  mul();
+  f.set(p);
+  // Stack: a, P/Q, |a| < tiny -> select (f32 `select` and `v128.bitselect` take the same order).
+  f.get(a).get(p);
+  horner(TANH_BETA);
+  op(Op.f32_div, Simd.f32x4_div);
+  f.get(a);
+  op(Op.f32_abs, Simd.f32x4_abs);
+  c(TANH_TINY);
+  if (vec) f.simd(Simd.f32x4_lt).simd(Simd.v128_bitselect);
+  else f.op(Op.f32_lt).op(Op.select);
+}
+
+/** `tanh(src, n, dst)`: dst[i] = tanh(src[i]) (see {@link emitTanh}); dst may be src. */
+function genTanh(m: WasmModuleBuilder): void {
+  const f = m.func('tanh', [I32, I32, I32]);
+  const [src, n, dst] = [0, 1, 2];
+  const i = f.local(I32);
+  const n4 = f.local(I32);
+  const off = f.local(I32);
+  const v = f.local(V128);
+  const s = f.local(F32);
+  f.get(n).i32(-4).op(Op.i32_and).set(n4);
+  f.for(i, 0, { local: n4 }, 4, () => {
+    f.get(i).i32(2).op(Op.i32_shl).set(off);
+    f.get(src).get(off).op(Op.i32_add).loadV().set(v);
+    f.get(dst).get(off).op(Op.i32_add);
+    emitTanh(f, v, true);
+    f.storeV();
+  });
+  f.for(i, { local: n4 }, { local: n }, 1, () => {
+    f.get(i).i32(2).op(Op.i32_shl).set(off);
+    f.get(src).get(off).op(Op.i32_add).loadF32().set(s);
+    f.get(dst).get(off).op(Op.i32_add);
+    emitTanh(f, s, false);
+    f.storeF32();
+  });
+}
+
+/**
+ * `tanhMask(src, y, n, dst)`: dst[i] = (1 - y[i]·y[i])·src[i], the tanh derivative from its
+ * output applied to a gradient, in tfjs's order (Tanh_grad: mul(sub(1, square(y)), dy)).
+ */
+function genTanhMask(m: WasmModuleBuilder): void {
+  const f = m.func('tanhMask', [I32, I32, I32, I32]);
+  const [src, y, n, dst] = [0, 1, 2, 3];
+  const i = f.local(I32);
+  const n4 = f.local(I32);
+  const off = f.local(I32);
+  const yv = f.local(V128);
+  const ys = f.local(F32);
+  f.get(n).i32(-4).op(Op.i32_and).set(n4);
+  f.for(i, 0, { local: n4 }, 4, () => {
+    f.get(i).i32(2).op(Op.i32_shl).set(off);
+    f.get(dst).get(off).op(Op.i32_add);
+    f.vf32(1).get(y).get(off).op(Op.i32_add).loadV().tee(yv).get(yv).simd(Simd.f32x4_mul).simd(Simd.f32x4_sub);
+    f.get(src).get(off).op(Op.i32_add).loadV().simd(Simd.f32x4_mul).storeV();
+  });
+  f.for(i, { local: n4 }, { local: n }, 1, () => {
+    f.get(i).i32(2).op(Op.i32_shl).set(off);
+    f.get(dst).get(off).op(Op.i32_add);
+    f.f32(1).get(y).get(off).op(Op.i32_add).loadF32().tee(ys).get(ys).op(Op.f32_mul).op(Op.f32_sub);
+    f.get(src).get(off).op(Op.i32_add).loadF32().op(Op.f32_mul).storeF32();
+  });
+}
+
 /** `colsum(src, rows, cols, dst)`: column sums, rows added in increasing order. */
 function genColsum(m: WasmModuleBuilder): void {
   const f = m.func('colsum', [I32, I32, I32, I32]);
@@ -605,6 +720,8 @@ export function buildKernelModule(options: KernelModuleOptions = {}): Uint8Array
   genTranspose(m);
   genColsum(m);
   genReluMask(m);
+  genTanh(m);
+  genTanhMask(m);
   genAdam(m);
   return m.build();
 }
@@ -615,6 +732,8 @@ export interface WasmKernelExports {
   transpose(src: number, rows: number, cols: number, dst: number): void;
   colsum(src: number, rows: number, cols: number, dst: number): void;
   reluMask(src: number, y: number, n: number, dst: number): void;
+  tanh(src: number, n: number, dst: number): void;
+  tanhMask(src: number, y: number, n: number, dst: number): void;
   adam(p: number, out: number, g: number, m: number, v: number, n: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number, eps: number, negLr: number): void;
 }
 

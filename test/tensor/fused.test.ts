@@ -1,7 +1,7 @@
 /**
  * Kairos's fused WASM kernels: the generated kernels against float64 references, the fused
- * MLP forward/backward against the layer-by-layer tfjs path (bit for bit) and finite
- * differences, the fused Adam against tfjs's Adam (bit for bit, state save/restore both ways),
+ * MLP forward/backward against the layer-by-layer tfjs path (bit for bit with ReLU and linear
+ * layers, to float tolerance with tanh) and finite differences, the fused Adam against tfjs's Adam (bit for bit, state save/restore both ways),
  * memory neutrality, acting through `predict`, and the fallbacks.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -161,6 +161,55 @@ describe('fused kernels on wasm', () => {
         expect(closeness(values(s), ref, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
       });
     });
+
+    it('tanh is within 5e-7 of Math.tanh on a dense sweep of [-20, 20] and edge cases; its scalar tail equals its SIMD lanes', () => {
+      const edges = [0, -0, 1e-8, -1e-8, 3.9e-4, 4e-4, -4e-4, 1e-3, 0.5, 7.9, -7.9, 7.9053, 8, -8, 9, 100, -100, 3e38, -3e38, Infinity, -Infinity];
+      const sweep = Array.from({ length: 400_001 }, (_, i) => -20 + i * 1e-4);
+      // 400,022 values: a multiple of 4 plus 2, so the last two take the scalar tail.
+      const xv = Float32Array.from([...sweep, ...edges, 1]);
+      const kk = K();
+      tf.tidy(() => {
+        const x = tf.tensor1d(xv);
+        const y = tf.zeros([xv.length]);
+        kk.k.tanh(kk.addr(x), xv.length, kk.addr(y));
+        const yv = values(y);
+        let worst = 0;
+        for (let i = 0; i < xv.length; i++) worst = Math.max(worst, Math.abs(yv[i] - Math.tanh(xv[i])));
+        expect(worst).toBeLessThan(5e-7);
+        expect(Object.is(yv[sweep.length + 1], -0)).toBe(true);
+        expect(yv[sweep.length + 2]).toBe(Math.fround(1e-8));
+        // The scalar path (n = 1) gives what the SIMD lanes gave.
+        const one = tf.zeros([1]);
+        for (let i = 0; i < xv.length; i += 997) {
+          const xi = tf.tensor1d([xv[i]]);
+          kk.k.tanh(kk.addr(xi), 1, kk.addr(one));
+          expect(values(one)[0]).toBe(yv[i]);
+        }
+        // NaN in, NaN out; in place.
+        const nan = tf.tensor1d([Number.NaN, 0.25, Number.NaN, -0.25, Number.NaN]);
+        kk.k.tanh(kk.addr(nan), 5, kk.addr(nan));
+        const nv = values(nan);
+        expect([nv[0], nv[2], nv[4]].every(Number.isNaN)).toBe(true);
+        expect(Math.abs(nv[1] - Math.tanh(0.25))).toBeLessThan(5e-7);
+        expect(nv[3]).toBe(-nv[1]);
+      });
+    });
+
+    it('tanhMask is (1 - y²)·dy in float32, as tfjs computes the tanh gradient', () => {
+      const rng = new Rng(3);
+      const n = 39;
+      const dv = randn(n, rng);
+      const yv = Float32Array.from(randn(n, rng), Math.tanh);
+      const kk = K();
+      tf.tidy(() => {
+        const d = tf.tensor1d(dv);
+        const y = tf.tensor1d(yv);
+        const out = tf.zeros([n]);
+        kk.k.tanhMask(kk.addr(d), kk.addr(y), n, kk.addr(out));
+        const f = Math.fround;
+        expect(Array.from(values(out))).toEqual(Array.from(dv, (g, i) => f(f(1 - f(yv[i] * yv[i])) * g)));
+      });
+    });
   });
 
   describe('fused MLP', () => {
@@ -206,6 +255,95 @@ describe('fused kernels on wasm', () => {
       tf.dispose([x, y]);
       a.dispose();
       b.dispose();
+    });
+
+    const tanhShapes: Array<[string, number, number[], number, number, 'relu' | 'tanh' | 'linear', 'relu' | 'tanh' | 'linear']> = [
+      ['PPO 4-64-64-2 tanh, batch 64', 4, [64, 64], 2, 64, 'tanh', 'linear'],
+      ['tanh, odd sizes 3-5-7-1, batch 3', 3, [5, 7], 1, 3, 'tanh', 'linear'],
+      ['tanh 8-256-256-4, batch 128', 8, [256, 256], 4, 128, 'tanh', 'linear'],
+      ['ReLU hidden, tanh output (a bounded actor)', 4, [32, 32], 6, 20, 'relu', 'tanh'],
+      ['tanh hidden and output, batch 1', 6, [13], 5, 1, 'tanh', 'tanh'],
+    ];
+
+    it.each(tanhShapes)('%s: forward, input and weight gradients match the layer-by-layer path to float tolerance', (_label, inSize, hidden, out, batch, activation, outputActivation) => {
+      const rng = new Rng(7 * batch + out);
+      const make = (fused: boolean) => new Mlp({ inputSize: inSize, hiddenSizes: hidden, outputSize: out, activation, outputActivation, init: 'orthogonal', seed: 6, fused });
+      const a = make(true);
+      const b = make(false);
+      // Scaled so that some hidden units saturate.
+      const x = tf.tidy(() => tf.mul(tf.tensor2d(randn(batch * inSize, rng), [batch, inSize]), 2) as tf.Tensor2D);
+      const target = tf.tensor2d(randn(batch * out, rng), [batch, out]);
+      const loss = (net: Mlp) => (input: tf.Tensor) => tf.mean(tf.square(tf.sub(net.apply(input as tf.Tensor2D), target))) as tf.Scalar;
+      const grads = (net: Mlp) => {
+        const { value, grads: g } = tf.variableGrads(() => loss(net)(x), net.trainableVariables);
+        const out = net.trainableVariables.map((v) => values(g[v.name]));
+        tf.dispose([value, ...Object.values(g)]);
+        return out;
+      };
+      const before = tf.memory().numTensors;
+      const { counts, result } = countKernels([MLP_FORWARD_KERNEL, MLP_BACKWARD_KERNEL], () => ({
+        y: tf.tidy(() => values(a.apply(x))),
+        dx: tf.tidy(() => values(tf.grad(loss(a))(x))),
+        dw: grads(a),
+      }));
+      expect(counts).toEqual({ [MLP_FORWARD_KERNEL]: 3, [MLP_BACKWARD_KERNEL]: 2 });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(closeness(result.y, tf.tidy(() => values(b.apply(x))), 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+      expect(closeness(result.dx, tf.tidy(() => values(tf.grad(loss(b))(x))), 1e-4, 1e-4), 'input gradient').toBeLessThanOrEqual(1);
+      const ref = grads(b);
+      result.dw.forEach((g, i) => expect(closeness(g, ref[i], 1e-4, 1e-4), `gradient ${i}`).toBeLessThanOrEqual(1));
+      // predict (acting) runs the same kernels as apply.
+      const obs = values(x).subarray(0, inSize);
+      expect(Array.from(a.predict(obs))).toEqual(Array.from(result.y.subarray(0, out)));
+      tf.dispose([x, target]);
+      a.dispose();
+      b.dispose();
+    });
+
+    it('tanh weight gradients match central finite differences', () => {
+      const rng = new Rng(16);
+      const net = new Mlp({ inputSize: 3, hiddenSizes: [7, 5], outputSize: 2, activation: 'tanh', outputActivation: 'tanh', init: 'he', seed: 4 });
+      const x = tf.tensor2d(randn(5 * 3, rng), [5, 3]);
+      // float64 finite differences need a loss that is smooth at float32 resolution: tanh is.
+      const loss = () => tf.tidy(() => tf.sum(tf.square(net.apply(x))) as tf.Scalar);
+      const named = net.namedVariables();
+      const { value, grads } = tf.variableGrads(loss, Object.values(named));
+      for (const [name, v] of Object.entries(named)) {
+        const base = net.getWeights();
+        const fd = finiteDifference(
+          (w) => {
+            net.setWeights({ ...base, [name]: { shape: [...v.shape], data: values(w) } });
+            return loss();
+          },
+          base[name].data,
+          [...v.shape],
+          1e-3,
+        );
+        net.setWeights(base);
+        expect(closeness(values(grads[v.name]), fd, 2e-3, 2e-2), name).toBeLessThanOrEqual(1);
+      }
+      tf.dispose([value, x, ...Object.values(grads)]);
+      net.dispose();
+    });
+
+    it('a tanh training step leaves tensors and WASM buffers as they were', () => {
+      const rng = new Rng(17);
+      const policy = new Mlp({ inputSize: 4, hiddenSizes: [64, 64], outputSize: 2, activation: 'tanh', seed: 1 });
+      const opt = createOptimizer({ type: 'adam', learningRate: 1e-3 });
+      const x = tf.tensor2d(randn(64 * 4, rng), [64, 4]);
+      const step = () => trainStep(opt, () => tf.mean(tf.square(policy.apply(x))) as tf.Scalar, policy.trainableVariables);
+      step();
+      const tensors = tf.memory().numTensors;
+      const buffers = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+      const { counts } = countKernels([MLP_BACKWARD_KERNEL], () => {
+        for (let i = 0; i < 5; i++) step();
+      });
+      expect(counts[MLP_BACKWARD_KERNEL]).toBe(5);
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(buffers);
+      tf.dispose(x);
+      policy.dispose();
+      opt.dispose();
     });
 
     it('the input gradient (as a critic Q(s, a) needs) matches the reference and finite differences', () => {
@@ -322,20 +460,20 @@ describe('fused kernels on wasm', () => {
       }
     });
 
-    it('falls back to tfjs ops when switched off, for tanh networks, and for rank-3 inputs', () => {
+    it('falls back to tfjs ops when switched off, for ELU networks, and for rank-3 inputs', () => {
       const x = tf.ones([2, 3]);
       const relu = new Mlp({ inputSize: 3, hiddenSizes: [4], outputSize: 2, seed: 1 });
-      const tanh = new Mlp({ inputSize: 3, hiddenSizes: [4], outputSize: 2, activation: 'tanh', seed: 1 });
+      const elu = new Mlp({ inputSize: 3, hiddenSizes: [4], outputSize: 2, activation: 'elu', seed: 1 });
       const run = (f: () => void) => countKernels([MLP_FORWARD_KERNEL], f).counts[MLP_FORWARD_KERNEL];
       expect(run(() => tf.tidy(() => void relu.apply(x)))).toBe(1);
-      expect(run(() => tf.tidy(() => void tanh.apply(x)))).toBe(0);
+      expect(run(() => tf.tidy(() => void elu.apply(x)))).toBe(0);
       expect(run(() => tf.tidy(() => void relu.apply(tf.ones([2, 2, 3]) as tf.Tensor)))).toBe(0);
       setFusedKernels(false);
       expect(isFusedKernelsEnabled()).toBe(false);
       expect(run(() => tf.tidy(() => void relu.apply(x)))).toBe(0);
       tf.dispose(x);
       relu.dispose();
-      tanh.dispose();
+      elu.dispose();
     });
   });
 

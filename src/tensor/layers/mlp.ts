@@ -16,17 +16,18 @@
  * const greedy = q.predict(obsRow); // Float32Array of 4 Q-values, no tensors (acting)
  * target.polyakUpdate(q, 0.005);
  *
- * Speed: with ReLU (or linear) layers (hidden and output), on the WASM backend, `apply`
+ * Speed: with ReLU, tanh or linear layers (hidden and output), on the WASM backend, `apply`
  * runs the whole network as one fused kernel and, under a gradient tape, its backward pass as
- * one more (`fused.ts`); the sums are the same as tfjs's ops, in the same order, so results
- * are bit-identical to the layer-by-layer path (`fused: false`). Other activations, other
- * backends and rank > 2 inputs take the layer-by-layer path.
+ * one more (`fused.ts`). With ReLU and linear layers the sums are the same as tfjs's ops, in
+ * the same order, so results are bit-identical to the layer-by-layer path (`fused: false`);
+ * the fused tanh is a rational approximation within 4.1e-7 of tanh, so tanh networks agree to
+ * float tolerance. ELU, other backends and rank > 2 inputs take the layer-by-layer path.
  */
 import { z } from 'zod';
 import { KairosError, parseWith } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { tf } from '../backend.js';
-import { type FusableLayer, activeWasmKernels, canFuseMlp, fusedMlpApply, fusedMlpPredict } from '../fused.js';
+import { type FusableLayer, type FusedActivation, activeWasmKernels, canFuseMlp, fusedMlpApply, fusedMlpPredict } from '../fused.js';
 import { ACTIVATIONS, Dense, INITS } from './dense.js';
 import { ParamModule, ParameterSet } from './params.js';
 
@@ -55,8 +56,8 @@ export const MlpConfigSchema = z
     rng: z.custom<Rng>((v) => v instanceof Rng, { message: 'an Rng instance' }).optional(),
     /**
      * Use the fused WASM kernels when they apply (see the module comment). Results are the
-     * same either way; turn off only to differentiate twice (the fused backward pass is
-     * itself not differentiable) or to compare timings.
+     * same either way (to float tolerance with tanh); turn off only to differentiate twice
+     * (the fused backward pass is itself not differentiable) or to compare timings.
      */
     fused: z.boolean().default(true),
   })
@@ -111,10 +112,10 @@ export class Mlp extends ParamModule {
       throw err;
     }
     this.layers = layers;
-    const fusableActivation = (a: string) => a === 'relu' || a === 'linear';
+    const fusableActivation = (a: string): a is FusedActivation => a === 'relu' || a === 'tanh' || a === 'linear';
     this.fusable =
       c.fused && layers.every((l) => l.bias !== null && fusableActivation(l.activation))
-        ? layers.map((l) => ({ kernel: l.kernel, bias: l.bias as tf.Variable, relu: l.activation === 'relu' }))
+        ? layers.map((l) => ({ kernel: l.kernel, bias: l.bias as tf.Variable, activation: l.activation as FusedActivation }))
         : null;
   }
 
