@@ -1,128 +1,28 @@
 /**
  * DDPG / TD3 / SAC benchmarks (issue 5).
  *
- *   npx tsx bench/dpg.ts converge --algo td3 --env Pendulum-v1 [--seeds 0,1,2,3,4] [--steps 20000] [--parallel 2] [--config '{...}']
+ *   npx tsx bench/dpg.ts converge --algo td3 --env Pendulum-v1 [--seeds 0,1,2,3,4] [--steps 20000] [--parallel 2] [--eval-every 5000] [--config '{...}']
  *   npx tsx bench/dpg.ts speed [--steps 3000]
  *
- * `converge` trains one run per seed (child processes, `--parallel` at a time) with the
- * algorithm's preset for the env, evaluates the deterministic policy (10 episodes at each
- * quarter of the run, 100 episodes at the end), and prints each seed's final mean return,
- * the evaluation curve, wall time, steps/s and peak RSS, then how many seeds reached the
- * issue's threshold. `speed` times the whole training loop (one gradient update per env step
+ * `converge` is `bench/converge.ts` with TD3 as the default algorithm and issue 5's thresholds
+ * (Pendulum-v1 −200, LunarLanderContinuous-v3 200, MountainCarContinuous-v0 90): one run per
+ * seed with the preset, periodic 100-episode evaluations, the best policy re-evaluated on fresh
+ * seeds. `speed` times the whole training loop (one gradient update per env step
  * after 1000 warm-up steps) and one gradient update alone, for each algorithm at its Pendulum
  * preset's network size (TD3/DDPG 400-300, SAC 256-256, batch 256).
  */
-import { fork } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import '../src/agents/builtin.js';
 import type { StepBatch } from '../src/agents/agent.js';
 import { DdpgAgent } from '../src/agents/dpg/ddpg.js';
 import { SacAgent } from '../src/agents/dpg/sac.js';
 import { Td3Agent } from '../src/agents/dpg/td3.js';
-import { getAgentRegistration } from '../src/agents/registry.js';
 import { Box } from '../src/core/spaces.js';
 import { initTensorBackend, isFusedFma, preferFusedFma } from '../src/tensor/index.js';
-import { startRun, type RunSummary } from '../src/train/run.js';
-
-/** Issue 5's bars: mean evaluation return at the end of the run. */
-const THRESHOLDS: Record<string, number> = { 'Pendulum-v1': -200, 'LunarLanderContinuous-v3': 200, 'MountainCarContinuous-v0': 90 };
-
-function arg(name: string, fallback?: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
-interface Job {
-  algo: string;
-  env: string;
-  seed: number;
-  steps?: number;
-  config: Record<string, unknown>;
-}
-
-interface WorkerResult {
-  seed: number;
-  summary: RunSummary;
-  curve: Array<{ step: number; meanReturn: number }>;
-  peakRssMb: number;
-}
-
-async function worker(): Promise<void> {
-  const job = JSON.parse(process.argv[3]) as Job;
-  preferFusedFma(); // as `kairos train`
-  await initTensorBackend();
-  const preset = getAgentRegistration(job.algo).presets?.[job.env];
-  const totalSteps = job.steps ?? preset?.totalSteps ?? 100_000;
-  const runDir = await fs.mkdtemp(path.join(os.tmpdir(), `kairos-bench-${job.algo}-${job.seed}-`));
-  const curve: WorkerResult['curve'] = [];
-  try {
-    const summary = await startRun(
-      {
-        algorithm: job.algo,
-        env: { id: job.env },
-        totalSteps,
-        numEnvs: preset?.numEnvs ?? 1,
-        seed: job.seed,
-        config: { ...(preset?.config ?? {}), ...job.config },
-        evalEvery: Math.ceil(totalSteps / 4),
-        evalEpisodes: 10,
-        finalEvalEpisodes: 100,
-        checkpointEvery: 0,
-        checkpointReplay: false,
-      },
-      { runDir, callbacks: [{ onEvaluation: (e) => void curve.push({ step: e.step, meanReturn: e.meanReturn }) }] },
-    );
-    const result: WorkerResult = { seed: job.seed, summary, curve, peakRssMb: process.resourceUsage().maxRSS / 1024 };
-    process.send?.(result);
-  } finally {
-    await fs.rm(runDir, { recursive: true, force: true });
-  }
-}
-
-async function converge(): Promise<void> {
-  const algo = arg('algo', 'td3') as string;
-  const env = arg('env', 'Pendulum-v1') as string;
-  const seeds = (arg('seeds', '0,1,2,3,4') as string).split(',').map(Number);
-  const steps = arg('steps') ? Number(arg('steps')) : undefined;
-  const parallel = Number(arg('parallel', '2'));
-  const config = JSON.parse(arg('config', '{}') as string) as Record<string, unknown>;
-  const threshold = THRESHOLDS[env] ?? Number.POSITIVE_INFINITY;
-  const preset = getAgentRegistration(algo).presets?.[env];
-  console.log(`${algo} on ${env}: preset ${preset ? `"${preset.source}"` : 'none'}; overrides ${JSON.stringify(config)}`);
-  const self = fileURLToPath(import.meta.url);
-  const t0 = performance.now();
-  const results: WorkerResult[] = [];
-  const queue = [...seeds];
-  const runOne = (seed: number): Promise<WorkerResult> =>
-    new Promise((resolve, reject) => {
-      const job: Job = { algo, env, seed, steps, config };
-      const child = fork(self, ['worker', JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv] });
-      let got: WorkerResult | null = null;
-      child.on('message', (m) => (got = m as WorkerResult));
-      child.on('exit', (code) => (got ? resolve(got) : reject(new Error(`seed ${seed}: worker exited with ${code}`))));
-    });
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
-        const r = await runOne(s);
-        results.push(r);
-        const e = r.summary.finalEvaluation;
-        const curve = r.curve.map((c) => `${c.step}: ${c.meanReturn.toFixed(0)}`).join(', ');
-        console.log(
-          `seed ${r.seed}: final mean return ${e?.meanReturn.toFixed(1)} ± ${e?.stdReturn.toFixed(1)} (100 episodes) | curve (10 ep.) ${curve} | ${r.summary.steps} steps in ${r.summary.seconds.toFixed(0)} s = ${r.summary.sps.toFixed(0)} steps/s | peak RSS ${r.peakRssMb.toFixed(0)} MB`,
-        );
-      }
-    }),
-  );
-  results.sort((a, b) => a.seed - b.seed);
-  const passed = results.filter((r) => (r.summary.finalEvaluation?.meanReturn ?? -Infinity) >= threshold).length;
-  console.log(`\n${algo} ${env}: ${passed} of ${results.length} seeds reached mean return >= ${threshold} within ${results[0]?.summary.totalSteps} steps`);
-  console.log(`means: ${results.map((r) => r.summary.finalEvaluation?.meanReturn.toFixed(1)).join(', ')}`);
-  console.log(`wall ${((performance.now() - t0) / 1000).toFixed(0)} s with ${parallel} parallel runs on ${os.cpus().length} x ${os.cpus()[0]?.model}; node ${process.version}; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-}
+import { startRun } from '../src/train/run.js';
+import { converge } from './converge.js';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -205,10 +105,9 @@ async function speed(): Promise<void> {
 }
 
 const mode = process.argv[2];
-if (mode === 'worker') await worker();
-else if (mode === 'converge') await converge();
+if (mode === 'converge') await converge(process.argv, 'td3');
 else if (mode === 'speed') await speed();
 else {
-  console.error('usage: npx tsx bench/dpg.ts converge --algo td3|sac|ddpg --env <id> [--seeds 0,1,2,3,4] [--steps N] [--parallel 2] [--config JSON] | speed [--steps N]');
+  console.error('usage: npx tsx bench/dpg.ts converge --algo td3|sac|ddpg --env <id> [--seeds 0,1,2,3,4] [--steps N] [--parallel 2] [--eval-every N] [--config JSON] | speed [--steps N]');
   process.exit(2);
 }
