@@ -93,7 +93,8 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
   }
 }
 
-function arg(argv: string[], name: string, fallback?: string): string | undefined {
+/** The value after `--name` in argv, or `fallback`. */
+export function arg(argv: string[], name: string, fallback?: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : fallback;
 }

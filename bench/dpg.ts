@@ -22,7 +22,7 @@ import { Td3Agent } from '../src/agents/dpg/td3.js';
 import { Box } from '../src/core/spaces.js';
 import { initTensorBackend, isFusedFma, preferFusedFma } from '../src/tensor/index.js';
 import { startRun } from '../src/train/run.js';
-import { converge } from './converge.js';
+import { arg, converge } from './converge.js';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,7 +33,7 @@ async function speed(): Promise<void> {
   preferFusedFma(); // as the CLI does; KAIROS_FMA=0 for the bit-identical path
   const info = await initTensorBackend();
   console.log(`backend ${info.backend}, fused multiply-add ${isFusedFma() ? 'on' : 'off'}; ${os.cpus().length} x ${os.cpus()[0]?.model}; node ${process.version}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
-  const steps = Number(arg('steps', '3000'));
+  const steps = Number(arg(process.argv, 'steps', '3000'));
   const warmup = 1000;
   const nets: Record<string, number[]> = { ddpg: [400, 300], td3: [400, 300], sac: [256, 256] };
   // 1. Whole loop on Pendulum-v1: 1000 uniform warm-up steps, then one update per env step.

@@ -1,10 +1,11 @@
-/** `kairos eval <run> --episodes 100 [--seed] [--stochastic] [--best] [--json]`: evaluates a run's policy. */
+/** `kairos eval <run> --episodes 100 [--seed] [--stochastic] [--best] [--env <id> --options <json>] [--json]`: evaluates a run's policy. */
 import { z } from 'zod';
 import '../agents/builtin.js';
+import { KairosError } from '../core/errors.js';
 import { initTensorBackend } from '../tensor/backend.js';
 import { evaluateAgent } from '../train/evaluate.js';
 import { envFactoryFor, loadRunAgent, loadRunSpec } from '../train/run.js';
-import { parseOptions } from './options.js';
+import { parseJsonObject, parseOptions } from './options.js';
 import { startProgress } from './progress.js';
 
 const EvalOptions = z
@@ -13,6 +14,8 @@ const EvalOptions = z
     seed: z.number().int().nonnegative().optional(),
     stochastic: z.boolean().optional(),
     best: z.boolean().optional(),
+    env: z.string().min(1).optional(),
+    options: z.string().optional(),
     json: z.boolean().optional(),
   })
   .strict();
@@ -22,6 +25,10 @@ export async function evalCommand(runDir: string, raw: Record<string, unknown>):
   const opts = parseOptions(EvalOptions, raw, 'eval');
   await initTensorBackend();
   const spec = await loadRunSpec(runDir);
+  if (opts.options !== undefined && opts.env === undefined) throw new KairosError('--options: give --env with it (the options are for that env)', 'invalid_option');
+  if (opts.env !== undefined) spec.env = { id: opts.env, options: parseJsonObject(opts.options, '--options') };
+  // Offline runs trained from a log that names no simulator record env 'none'.
+  if (spec.env.id === 'none') throw new KairosError(`${runDir} was trained from a log without a simulator: pass --env <id> (and --options) to evaluate it in one`, 'invalid_option');
   const agent = await loadRunAgent(runDir, { model: opts.best ? 'best' : 'final' });
   try {
     const seed = opts.seed ?? spec.evalSeed;

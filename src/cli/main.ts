@@ -77,6 +77,8 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--seed <n>', "seed of the first episode (default: the run's evalSeed)", intOption('seed', 0))
     .option('--stochastic', 'sample actions with exploration instead of greedy')
     .option('--best', "the policy of the run's best evaluation (model/best.kst) instead of the final one")
+    .option('--env <id>', "evaluate in this env instead of the run's (e.g. an offline run trained from a log)")
+    .option('--options <json>', 'make() options of --env as JSON')
     .option('--json', 'print one JSON summary')
     .action(async (run, opts) => setCode(await evalCommand(run, opts)));
 

@@ -24,7 +24,7 @@ const OpeOptions = z.object({
   seed: z.number().int().nonnegative(),
   kind: z.enum(['auto', 'bandit', 'sequential']),
   gamma: z.number().min(0).max(1),
-  model: z.enum(['ridge', 'tabular', 'linear']).optional(),
+  model: z.enum(['ridge', 'tabular', 'linear', 'neural']).optional(),
   folds: z.number().int().positive(),
   json: z.boolean().optional(),
   policyMode: z.enum(['greedy', 'exploring', 'softmax', 'epsilon-greedy']).default('greedy'),
@@ -117,7 +117,7 @@ export function registerOpeCommand(program: Command, setCode: (code: number) => 
     .option('--seed <n>', 'seed for folds and the bootstrap', intOption('seed', 0), 0)
     .addOption(new Option('--kind <kind>', 'bandit (each decision a row), sequential (episodes), or auto').choices(['auto', 'bandit', 'sequential']).default('auto'))
     .option('--gamma <g>', 'discount for sequential evaluation', (v) => Number(v), 1)
-    .addOption(new Option('--model <kind>', 'reward model (bandit: ridge|tabular) or FQE (sequential: linear|tabular)').choices(['ridge', 'tabular', 'linear']))
+    .addOption(new Option('--model <kind>', 'reward model (bandit: ridge|tabular) or FQE (sequential: linear|tabular|neural)').choices(['ridge', 'tabular', 'linear', 'neural']))
     .option('--folds <n>', 'cross-fitting folds for the model', intOption('folds', 1), 2)
     .option('--json', 'print the report as JSON')
     .action(async (opts) => setCode(await opeCommand(opts)));

@@ -1,7 +1,8 @@
 /**
  * `kairos quickstart` (what `npm start` runs): simulate and log → timeline → offline training
- * → counterfactual evaluation → ground truth in the simulator → a summary table, on both
- * applied simulators. A thin shell over `runQuickstart` (src/workflow/quickstart.ts).
+ * → counterfactual evaluation → ground truth in the simulator, for two rounds of the loop (the
+ * second deploys the first round's policy with exploration), on both applied simulators, then
+ * a summary table. A thin shell over `runQuickstart` (src/workflow/quickstart.ts).
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -17,6 +18,7 @@ const QuickstartOptions = z
     overwrite: z.boolean().optional(),
     envs: z.string().optional(),
     episodes: z.number().int().positive(),
+    rounds: z.union([z.literal(1), z.literal(2)]),
     updates: z.number().int().positive(),
     evalEpisodes: z.number().int().positive(),
     bootstrap: z.number().int().min(2),
@@ -41,15 +43,16 @@ export async function quickstartCommand(raw: Record<string, unknown>): Promise<n
     overwrite: opts.overwrite,
     envs: opts.envs?.split(',').map((s) => s.trim()),
     episodes: opts.episodes,
+    rounds: opts.rounds,
     updates: opts.updates,
     evalEpisodes: opts.evalEpisodes,
     bootstrap: opts.bootstrap,
     algorithm: opts.algorithm,
     seed: opts.seed,
-    onStage: (env, stage, detail) => {
+    onStage: (env, stage, detail, round) => {
       bar?.stop();
       bar = null;
-      if (!quiet) console.error(`${env}  ${STAGES[stage]}: ${detail}`);
+      if (!quiet) console.error(`${env} round ${round}  ${STAGES[stage]}: ${detail}`);
       if (stage === 'train' && !quiet && process.stderr.isTTY) bar = startProgress(opts.updates, 'gradient steps');
     },
     onUpdate: (_env, update) => bar?.update(update),
@@ -61,11 +64,15 @@ export async function quickstartCommand(raw: Record<string, unknown>): Promise<n
   }
   console.log(`\n${renderQuickstartTable(result)}\n`);
   console.log('✓ = the interval holds the simulator ground truth; true values: logged episodes (logging policy), fresh simulator episodes (new policy).');
-  for (const r of result.envs) {
-    console.log(`${r.env}: log ${r.logPath} (${r.decisions} decisions), run ${r.runDir}, report ${r.reportDir}/report.html`);
+  console.log('log support: the effective sample size of the new policy\'s trajectory weights; "too low" = the log has almost no episodes like the ones the new policy produces, so its estimates rest on the Q model.');
+  for (const env of result.envs) {
+    for (const r of env.rounds) {
+      console.log(`${env.env} round ${r.round}: log ${r.logPath} (${r.decisions} decisions); ${r.policies.map((p) => `${p.name}: run ${p.runDir}, report ${p.reportDir}/report.html`).join('; ')}`);
+    }
   }
+  const last = result.envs[0]?.rounds.at(-1)?.policies.at(-1);
   console.log(`\nquickstart finished in ${result.seconds.toFixed(0)} s; everything is in ${result.out}`);
-  console.log(`next: kairos serve ${result.envs[0]?.runDir ?? '<run>'}   (an HTTP decision service that logs what it serves)`);
+  console.log(`next: kairos serve ${last?.runDir ?? '<run>'}   (an HTTP decision service that logs what it serves)`);
   return 0;
 }
 
@@ -77,9 +84,10 @@ export function registerQuickstartCommand(program: Command, setCode: (code: numb
     .option('--out <dir>', 'output folder (default runs/quickstart-<time>)')
     .option('--overwrite', 'replace a non-empty --out folder')
     .option('--envs <ids>', `comma-separated simulators (${Object.keys(QUICKSTART_SIMULATORS).join(', ')})`)
-    .option('--episodes <n>', 'logged episodes per simulator', intOption('episodes', 1), 3000)
+    .option('--episodes <n>', 'logged episodes per simulator and round', intOption('episodes', 1), 3000)
+    .option('--rounds <n>', '1: heuristic log only; 2: also deploy the round-1 policy with exploration and improve on it', intOption('rounds', 1), 2)
     .option('--updates <n>', 'offline gradient steps', intOption('updates', 1), 10_000)
-    .option('--eval-episodes <n>', 'simulator episodes for the ground truth', intOption('eval-episodes', 1), 1000)
+    .option('--eval-episodes <n>', 'simulator episodes for the ground truth', intOption('eval-episodes', 1), 3000)
     .option('--bootstrap <n>', 'bootstrap resamples of the estimates', intOption('bootstrap', 2), 200)
     .option('--algorithm <name>', 'offline algorithm: cql or dqn', 'cql')
     .option('--seed <n>', 'seed of everything random', intOption('seed', 0), 0)

@@ -39,6 +39,7 @@ import {
   type OpeReport,
   type SequentialEstimator,
 } from '../ope/index.js';
+import { fitNeuralFqe, type NeuralFqeOptions } from '../ope/sequential/neural-fqe.js';
 import { readBanditData, readEpisodicData } from './ope-data.js';
 import { DECISIONS_TABLE } from './schema.js';
 import type { TargetPolicy } from './target-policy.js';
@@ -85,10 +86,14 @@ export interface EvaluateOptions {
   seed?: number;
   /** Discount for sequential evaluation (default 1). */
   gamma?: number;
-  /** Reward model (bandit: ridge | tabular, default ridge) or FQE kind (sequential: linear | tabular, default linear). */
-  model?: 'ridge' | 'tabular' | 'linear';
+  /** Reward model (bandit: ridge | tabular, default ridge) or FQE kind (sequential: linear | tabular | neural, default linear). */
+  model?: 'ridge' | 'tabular' | 'linear' | 'neural';
   /** Cross-fitting folds for the model (default 2). */
   folds?: number;
+  /** Settings of neural FQE (`model: 'neural'`): network sizes, iterations, steps per iteration, batch, learning rate. */
+  neuralFqe?: Omit<NeuralFqeOptions, 'folds' | 'seed' | 'onIteration'>;
+  /** Progress of a neural FQE fit: fold, iteration, iterations per fold. */
+  onModelProgress?: (fold: number, iteration: number, iterations: number) => void;
 }
 
 /** Everything a report page shows besides the estimates. */
@@ -155,11 +160,19 @@ export async function evaluateLog(source: LogSource, policy: TargetPolicy, optio
   }
   const names = options.estimators ?? DEFAULT_SEQUENTIAL_ESTIMATORS;
   const modelKind = options.model ?? 'linear';
-  if (modelKind !== 'linear' && modelKind !== 'tabular') throw new KairosError(`model: a sequential Q model (FQE) is linear or tabular, received ${modelKind}`, 'invalid_option');
-  const estimators = pickEstimators(names, SEQUENTIAL_ESTIMATORS, 'sequential').map((f) => f(modelKind, seed));
+  if (modelKind !== 'linear' && modelKind !== 'tabular' && modelKind !== 'neural') throw new KairosError(`model: a sequential Q model (FQE) is linear, tabular or neural, received ${modelKind}`, 'invalid_option');
+  if (modelKind === 'neural' && names.includes('fqe')) {
+    throw new KairosError('estimators: fqe re-fits its model on every bootstrap resample, too slow for a network; with model neural use dm (the fitted neural FQE\'s value)', 'invalid_option');
+  }
+  const estimators = pickEstimators(names, SEQUENTIAL_ESTIMATORS, 'sequential').map((f) => f(modelKind === 'neural' ? 'tabular' : modelKind, seed));
   const data = await readEpisodicData(source, policy, { gamma: options.gamma ?? 1 });
   const needsModel = estimators.some((e) => e.requiresQModel);
-  const qModel = needsModel ? fitFqe(data, { kind: modelKind, folds: Math.min(folds, data.numEpisodes), seed }) : undefined;
+  const modelFolds = Math.min(folds, data.numEpisodes);
+  const qModel = !needsModel
+    ? undefined
+    : modelKind === 'neural'
+      ? fitNeuralFqe(data, { ...options.neuralFqe, folds: modelFolds, seed, ...(options.onModelProgress ? { onIteration: options.onModelProgress } : {}) })
+      : fitFqe(data, { kind: modelKind, folds: modelFolds, seed });
   const report = await buildOpeReport(data, estimators, { ...(qModel ? { qModel } : {}), bootstrap });
   return { report, meta: meta(needsModel ? `${modelKind} FQE, ${folds}-fold cross-fitted` : null, names) };
 }

@@ -46,6 +46,19 @@ describe('kairos simulate → train-offline → eval / ope', () => {
     // The same seeds and a greedy policy: eval reproduces the run's final evaluation.
     expect(JSON.parse(out.at(-1) as string).returns).toEqual(summary.finalEvaluation.returns);
 
+    // A run trained from a log without a simulator record names env 'none': eval asks for --env.
+    const specFile = path.join(runDir, 'run.json');
+    fs.writeFileSync(specFile, JSON.stringify({ ...spec, env: { id: 'none', options: {} } }));
+    expect(await kairos('eval', runDir, '--episodes', '2')).toBe(1);
+    expect(err.at(-1)).toMatch(/trained from a log without a simulator: pass --env <id>/);
+    expect(await kairos('eval', runDir, '--episodes', '2', '--options', '{}')).toBe(1);
+    expect(err.at(-1)).toMatch(/--options: give --env with it/);
+    out = [];
+    expect(await kairos('eval', runDir, '--episodes', '2', '--env', 'GridWorld-v0', '--json')).toBe(0);
+    expect(JSON.parse(out.at(-1) as string)).toMatchObject({ env: 'GridWorld-v0', returns: summary.finalEvaluation.returns });
+    fs.writeFileSync(specFile, JSON.stringify(spec));
+    err = [];
+
     out = [];
     expect(await kairos('ope', '--data', log, '--policy', runDir, '--estimators', 'dr,wdr', '--bootstrap', '0', '--out', path.join(tmp, 'ope'), '--json')).toBe(0);
     expect(JSON.parse(out.at(-1) as string).report.estimates.map((e: { estimator: string }) => e.estimator)).toEqual(['dr', 'wdr']);

@@ -6,3 +6,4 @@ export * from './weighted-doubly-robust.js';
 export * from './direct-method.js';
 export * from './magic.js';
 export * from './fqe.js';
+export * from './neural-fqe.js';
