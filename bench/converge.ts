@@ -3,14 +3,17 @@
  * the env's threshold within the step budget, for how many seeds?
  *
  *   npx tsx bench/converge.ts --algo dqn --env CartPole-v1 [--seeds 0,1,2,3,4] [--steps N]
- *       [--parallel 2] [--eval-every 5000] [--threshold T] [--config '{...}']
+ *       [--parallel 2] [--eval-every 5000] [--threshold T] [--stop-at-threshold] [--config '{...}']
  *
  * One training run per seed (a child process each, `--parallel` at a time) with the
  * algorithm's preset for the env (`--config` merged over it). The greedy policy is evaluated
  * on 100 episodes every `--eval-every` steps and at the end; the run keeps the best-evaluated
  * policy (SB3's EvalCallback best model, what RL Zoo reports). Picking the best of several
  * evaluations flatters it, so that policy is evaluated again on 100 fresh episode seeds and
- * the threshold is judged on the fresh figure. Prints per seed the final and the best
+ * the threshold is judged on the fresh figure. `--stop-at-threshold` ends a run at the first
+ * evaluation that reaches the threshold (SB3's StopTrainingOnRewardThreshold), which saves the
+ * rest of the budget; the fresh re-evaluation still judges it, so a lucky evaluation shows as a
+ * fail, never as a pass. Prints per seed the final and the best
  * policy's returns, wall time, steps/s and peak RSS, then how many seeds passed.
  */
 import { fork } from 'node:child_process';
@@ -50,6 +53,8 @@ export interface ConvergeJob {
   steps?: number;
   evalEvery: number;
   config: Record<string, unknown>;
+  /** End the run at the first evaluation with a mean return ≥ this. */
+  stopAt?: number;
 }
 
 export interface ConvergeResult {
@@ -66,6 +71,7 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
   await initTensorBackend();
   const preset = getAgentRegistration(job.algo).presets?.[job.env];
   const runDir = await fs.mkdtemp(path.join(os.tmpdir(), `kairos-bench-${job.algo}-${job.seed}-`));
+  const stop = job.stopAt !== undefined ? new AbortController() : null;
   try {
     const summary = await startRun(
       {
@@ -81,7 +87,7 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
         checkpointEvery: 0,
         checkpointReplay: false,
       },
-      { runDir },
+      { runDir, ...(stop ? { signal: stop.signal, callbacks: [{ onEvaluation: (r) => void (r.meanReturn >= (job.stopAt as number) && stop.abort()) }] } : {}) },
     );
     if (summary.bestEvaluation !== null && (await loadRunSpec(runDir)).evalSeed + EPISODES > FRESH_EVAL_SEED) throw new Error('fresh evaluation seeds overlap the training evaluations');
     const best = await loadRunAgent(runDir, { model: 'best' });
@@ -109,6 +115,7 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   const parallel = Number(arg(argv, 'parallel', '2'));
   const evalEvery = Number(arg(argv, 'eval-every', '5000'));
   const config = JSON.parse(arg(argv, 'config', '{}') as string) as Record<string, unknown>;
+  const stopAtThreshold = argv.includes('--stop-at-threshold');
   getAgentRegistration(algo); // fail fast on an unknown algorithm
   const threshold = arg(argv, 'threshold') !== undefined ? Number(arg(argv, 'threshold')) : (THRESHOLDS[env] ?? Number.POSITIVE_INFINITY);
   const self = fileURLToPath(import.meta.url);
@@ -117,7 +124,7 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   const queue = [...seeds];
   const runOne = (seed: number): Promise<ConvergeResult> =>
     new Promise((resolve, reject) => {
-      const job: ConvergeJob = { algo, env, seed, steps, evalEvery, config };
+      const job: ConvergeJob = { algo, env, seed, steps, evalEvery, config, ...(stopAtThreshold ? { stopAt: threshold } : {}) };
       const child = fork(self, ['--worker', JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       let got: ConvergeResult | null = null;
       child.on('message', (m) => (got = m as ConvergeResult));
@@ -132,8 +139,9 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
         results.push(r);
         const e = r.summary.finalEvaluation;
         const b = r.summary.bestEvaluation;
+        const end = e ? `final ${e.meanReturn.toFixed(1)} ± ${e.stdReturn.toFixed(1)}` : `stopped at step ${r.summary.steps} (threshold reached)`;
         console.log(
-          `seed ${r.seed}: final ${e?.meanReturn.toFixed(1)} ± ${e?.stdReturn.toFixed(1)} | best at step ${b?.step}: ${b?.meanReturn.toFixed(1)}, on fresh seeds ${r.fresh.meanReturn.toFixed(1)} ± ${r.fresh.stdReturn.toFixed(1)} | ${r.summary.steps} steps in ${r.summary.seconds.toFixed(1)} s = ${r.summary.sps.toFixed(0)} steps/s | peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+          `seed ${r.seed}: ${end} | best at step ${b?.step}: ${b?.meanReturn.toFixed(1)}, on fresh seeds ${r.fresh.meanReturn.toFixed(1)} ± ${r.fresh.stdReturn.toFixed(1)} | ${r.summary.steps} steps in ${r.summary.seconds.toFixed(1)} s = ${r.summary.sps.toFixed(0)} steps/s | peak RSS ${r.peakRssMb.toFixed(0)} MB`,
         );
       }
     }),
@@ -143,7 +151,7 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   const passedFinal = results.filter((r) => (r.summary.finalEvaluation?.meanReturn ?? -Infinity) >= threshold).length;
   console.log(`\n${algo} ${env}: ${passed} of ${results.length} seeds' best policies reach mean return >= ${threshold} on fresh seeds within ${results[0]?.summary.totalSteps} steps (final policy: ${passedFinal} of ${results.length})`);
   console.log(`best, fresh seeds: ${results.map((r) => r.fresh.meanReturn.toFixed(1)).join(', ')}`);
-  console.log(`final:             ${results.map((r) => r.summary.finalEvaluation?.meanReturn.toFixed(1)).join(', ')}`);
+  console.log(`final:             ${results.map((r) => r.summary.finalEvaluation?.meanReturn.toFixed(1) ?? `stopped at ${r.summary.steps}`).join(', ')}`);
   console.log(`wall ${((performance.now() - t0) / 1000).toFixed(0)} s with ${parallel} parallel runs on ${os.cpus().length} x ${os.cpus()[0]?.model}; node ${process.version}`);
   return results;
 }

@@ -11,8 +11,9 @@
  * const weights = unpackWeights(state, 'online');
  */
 import { KairosError, ValidationError } from '../core/errors.js';
+import type { tf } from '../tensor/backend.js';
+import { getOptimizerState, setOptimizerState, type OptimizerState } from '../tensor/optim.js';
 import type { NamedWeights } from '../tensor/serialize.js';
-import type { OptimizerState } from '../tensor/optim.js';
 import type { AgentState } from './agent.js';
 import type { BufferArray, BufferState } from './buffers/types.js';
 
@@ -105,4 +106,57 @@ export function unpackBuffer(state: AgentState, prefix: string): BufferState | n
     arrays[name] = a;
   }
   return { kind: meta.kind, meta: meta.meta, arrays };
+}
+
+/** A network whose weights and variables a checkpoint holds. */
+interface SavableNet {
+  getWeights(): NamedWeights;
+  setWeights(weights: NamedWeights): void;
+  readonly params: { named(): Record<string, tf.Variable> };
+}
+
+/** The counters of the online/target Q-learners (DQN, recurrent DQN). */
+export interface QLearnerCounters {
+  calls: number;
+  steps: number;
+  updates: number;
+  progress: number;
+  lastLoss: number;
+  lastQ: number;
+  /** The replay buffer's n-step and mask layout, to rebuild it before loading it. */
+  bufferN: number;
+  bufferMasks: boolean;
+}
+
+/**
+ * Packs what every online/target Q-learner saves: both networks (`online/`, `target/`) and the
+ * optimiser of the online one (`optim/`). Buffers and counters are the caller's.
+ */
+export function packQLearner(algorithm: string, nets: { online: SavableNet; target: SavableNet; optimizer: tf.Optimizer }): StatePacker {
+  return new StatePacker(algorithm)
+    .weights('online', nets.online.getWeights())
+    .weights('target', nets.target.getWeights())
+    .optimizer('optim', getOptimizerState(nets.optimizer, nets.online.params.named()));
+}
+
+/** Restores what {@link packQLearner} packed and returns the saved {@link QLearnerCounters}. */
+export function unpackQLearner(state: AgentState, algorithm: string, nets: { online: SavableNet; target: SavableNet; optimizer: tf.Optimizer }): QLearnerCounters {
+  checkAlgorithm(state, algorithm);
+  const counters = state.json.counters as Record<string, number | boolean | null> | undefined;
+  if (!counters) throw new ValidationError('json.counters', 'the agent counters', undefined, `${algorithm} state`);
+  nets.online.setWeights(unpackWeights(state, 'online'));
+  nets.target.setWeights(unpackWeights(state, 'target'));
+  setOptimizerState(nets.optimizer, nets.online.params.named(), unpackOptimizer(state, 'optim'));
+  const num = (k: string) => Number(counters[k]);
+  return {
+    calls: num('calls'),
+    steps: num('steps'),
+    updates: num('updates'),
+    progress: num('progress'),
+    // JSON turns NaN into null.
+    lastLoss: counters.lastLoss === null ? Number.NaN : num('lastLoss'),
+    lastQ: counters.lastQ === null ? Number.NaN : num('lastQ'),
+    bufferN: num('bufferN'),
+    bufferMasks: Boolean(counters.bufferMasks),
+  };
 }

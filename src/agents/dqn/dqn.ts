@@ -25,13 +25,13 @@ import { Discrete, flatdim, type Space } from '../../core/spaces.js';
 import { tf } from '../../tensor/backend.js';
 import { ACTIVATIONS, INITS } from '../../tensor/layers/dense.js';
 import { fusedTdLoss, fusedTdTargets } from '../../tensor/losses.js';
-import { clipGradsByGlobalNorm, createOptimizer, getOptimizerState, setOptimizerState, setLearningRate } from '../../tensor/optim.js';
+import { clipGradsByGlobalNorm, createOptimizer, setLearningRate } from '../../tensor/optim.js';
 import type { ActOptions, ActResult, Agent, AgentInit, AgentState, StepBatch, StepContext } from '../agent.js';
 import { NStepWriter } from '../buffers/n-step.js';
 import { PrioritizedReplayBuffer } from '../buffers/prioritized-replay-buffer.js';
 import { ReplayBuffer } from '../buffers/replay-buffer.js';
 import type { TransitionBuffer } from '../buffers/types.js';
-import { StatePacker, checkAlgorithm, unpackBuffer, unpackOptimizer, unpackWeights } from '../state.js';
+import { StatePacker, checkAlgorithm, packQLearner, unpackBuffer, unpackQLearner, unpackWeights } from '../state.js';
 import { epsilonGreedyProbabilities, selectEpsilonGreedy, selectSoftmax, softmaxProbabilities } from './exploration.js';
 import { createQNetwork, type QNetwork } from './q-networks.js';
 
@@ -458,11 +458,12 @@ export class DqnAgent implements Agent {
     this.target.setWeights(w);
   }
 
+  private nets() {
+    return { online: this.online, target: this.target, optimizer: this.optimizer };
+  }
+
   getState(options: { includeReplay?: boolean } = {}): AgentState {
-    const p = new StatePacker(this.algorithm)
-      .weights('online', this.online.getWeights())
-      .weights('target', this.target.getWeights())
-      .optimizer('optim', getOptimizerState(this.optimizer, this.online.params.named()));
+    const p = packQLearner(this.algorithm, this.nets());
     if (options.includeReplay !== false && this.buffer) {
       p.buffer('replay', this.buffer.getState());
       if (this.nStep) p.buffer('nstep', this.nStep.getState());
@@ -476,22 +477,15 @@ export class DqnAgent implements Agent {
 
   setState(state: AgentState): void {
     checkAlgorithm(state, this.algorithm);
-    const counters = state.json.counters as Record<string, number> | undefined;
-    if (!counters) throw new ValidationError('json.counters', 'the agent counters', undefined, 'dqn state');
-    this.online.setWeights(unpackWeights(state, 'online'));
-    this.target.setWeights(unpackWeights(state, 'target'));
-    setOptimizerState(this.optimizer, this.online.params.named(), unpackOptimizer(state, 'optim'));
+    const counters = unpackQLearner(state, this.algorithm, this.nets());
     const replay = unpackBuffer(state, 'replay');
     if (replay) {
       this.buffer = null;
-      this.ensureBuffer(counters.bufferN, Boolean(counters.bufferMasks)).setState(replay);
+      this.ensureBuffer(counters.bufferN, counters.bufferMasks).setState(replay);
       const nstep = unpackBuffer(state, 'nstep');
       if (nstep && this.nStep) this.nStep.setState(nstep);
     }
-    ({ calls: this.calls, steps: this.steps, updates: this.updates, progress: this.progress } = counters);
-    // JSON turns NaN into null.
-    this.lastLoss = counters.lastLoss ?? Number.NaN;
-    this.lastQ = counters.lastQ ?? Number.NaN;
+    ({ calls: this.calls, steps: this.steps, updates: this.updates, progress: this.progress, lastLoss: this.lastLoss, lastQ: this.lastQ } = counters);
     this.rng.setState(state.json.rng as ReturnType<Rng["getState"]>);
   }
 

@@ -34,10 +34,10 @@ import { Discrete, flatdim, type Space } from '../../core/spaces.js';
 import { tf } from '../../tensor/backend.js';
 import { ACTIVATIONS, INITS } from '../../tensor/layers/dense.js';
 import { LSTM_INITS } from '../../tensor/layers/lstm.js';
-import { clipGradsByGlobalNorm, createOptimizer, getOptimizerState, setLearningRate, setOptimizerState } from '../../tensor/optim.js';
+import { clipGradsByGlobalNorm, createOptimizer, setLearningRate } from '../../tensor/optim.js';
 import type { ActOptions, ActResult, Agent, AgentInit, AgentState, StepBatch, StepContext } from '../agent.js';
 import { EpisodicBuffer } from '../buffers/episodic-buffer.js';
-import { StatePacker, checkAlgorithm, unpackBuffer, unpackOptimizer, unpackWeights } from '../state.js';
+import { StatePacker, checkAlgorithm, packQLearner, unpackBuffer, unpackQLearner, unpackWeights } from '../state.js';
 import { selectEpsilonGreedy } from '../dqn/exploration.js';
 import { bootstrapValues, huber } from '../dqn/targets.js';
 import { RecurrentQNetwork } from './recurrent-q-network.js';
@@ -494,11 +494,12 @@ export class RdqnAgent implements Agent {
     this.greedy = null;
   }
 
+  private nets() {
+    return { online: this.online, target: this.target, optimizer: this.optimizer };
+  }
+
   getState(options: { includeReplay?: boolean } = {}): AgentState {
-    const p = new StatePacker(this.algorithm)
-      .weights('online', this.online.getWeights())
-      .weights('target', this.target.getWeights())
-      .optimizer('optim', getOptimizerState(this.optimizer, this.online.params.named()));
+    const p = packQLearner(this.algorithm, this.nets());
     if (options.includeReplay !== false && this.buffer) p.buffer('replay', this.buffer.getState());
     // The training envs' LSTM states: a resumed run continues their episodes mid-way.
     if (this.train) p.buffer('act', { kind: 'rdqn-act', meta: { n: this.train.n }, arrays: { h: this.train.h, c: this.train.c, prev: this.train.prev } });
@@ -511,15 +512,11 @@ export class RdqnAgent implements Agent {
 
   setState(state: AgentState): void {
     checkAlgorithm(state, this.algorithm);
-    const counters = state.json.counters as Record<string, number> | undefined;
-    if (!counters) throw new ValidationError('json.counters', 'the agent counters', undefined, 'rdqn state');
-    this.online.setWeights(unpackWeights(state, 'online'));
-    this.target.setWeights(unpackWeights(state, 'target'));
-    setOptimizerState(this.optimizer, this.online.params.named(), unpackOptimizer(state, 'optim'));
+    const counters = unpackQLearner(state, this.algorithm, this.nets());
     const replay = unpackBuffer(state, 'replay');
     if (replay) {
       this.buffer = null;
-      this.ensureBuffer(counters.bufferN, Boolean(counters.bufferMasks)).setState(replay);
+      this.ensureBuffer(counters.bufferN, counters.bufferMasks).setState(replay);
     }
     const act = unpackBuffer(state, 'act');
     this.train = null;
@@ -533,9 +530,7 @@ export class RdqnAgent implements Agent {
       }
       this.train = { n, h: new Float32Array(h), c: new Float32Array(c), prev: new Int32Array(prev) };
     }
-    ({ calls: this.calls, steps: this.steps, updates: this.updates, progress: this.progress } = counters);
-    this.lastLoss = counters.lastLoss ?? Number.NaN;
-    this.lastQ = counters.lastQ ?? Number.NaN;
+    ({ calls: this.calls, steps: this.steps, updates: this.updates, progress: this.progress, lastLoss: this.lastLoss, lastQ: this.lastQ } = counters);
     this.rng.setState(state.json.rng as ReturnType<Rng['getState']>);
   }
 
