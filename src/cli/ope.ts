@@ -14,6 +14,7 @@ import type { LogEvaluation, TargetPolicy } from '../data/index.js';
 import { initTensorBackend } from '../tensor/backend.js';
 import { formatNumber } from '../ope/report.js';
 import { intOption, parseOptions } from './options.js';
+import { startProgress, type Progress } from './progress.js';
 
 const OpeOptions = z.object({
   data: z.string().min(1),
@@ -74,6 +75,7 @@ export async function opeCommand(raw: Record<string, unknown>): Promise<number> 
   const policy = await loadTargetPolicy(opts);
   const store = await data.LogStore.open(opts.data, { readOnly: true });
   let run: LogEvaluation;
+  let bar: Progress | null = null;
   try {
     run = await data.evaluateLog(store, policy, {
       kind: opts.kind,
@@ -83,8 +85,14 @@ export async function opeCommand(raw: Record<string, unknown>): Promise<number> 
       gamma: opts.gamma,
       folds: opts.folds,
       ...(opts.model ? { model: opts.model } : {}),
+      // Neural FQE is the long part: one bar over every fold's iterations.
+      onModelProgress: (fold, iteration, iterations) => {
+        bar ??= startProgress(opts.folds * iterations, 'FQE iterations');
+        bar.update(fold * iterations + iteration);
+      },
     });
   } finally {
+    (bar as Progress | null)?.stop();
     store.close();
   }
   const paths = data.writeOpeReport(opts.out, run);

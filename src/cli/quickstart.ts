@@ -56,6 +56,14 @@ export async function quickstartCommand(raw: Record<string, unknown>): Promise<n
       if (stage === 'train' && !quiet && process.stderr.isTTY) bar = startProgress(opts.updates, 'gradient steps');
     },
     onUpdate: (_env, update) => bar?.update(update),
+    onModelProgress: (_env, fold, iteration, iterations) => {
+      if (quiet || !process.stderr.isTTY) return;
+      if (iteration === 1) {
+        bar?.stop();
+        bar = startProgress(iterations, `FQE iterations (fold ${fold + 1})`);
+      }
+      bar?.update(iteration);
+    },
   });
   (bar as Progress | null)?.stop();
   if (quiet) {

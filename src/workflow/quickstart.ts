@@ -106,6 +106,8 @@ export interface QuickstartOptions {
   onStage?: (env: string, stage: QuickstartStage, detail: string, round: number) => void;
   /** Offline training progress. */
   onUpdate?: (env: string, update: number, total: number, round: number) => void;
+  /** Neural FQE progress (round 2): cross-fitting fold, iteration, iterations per fold. */
+  onModelProgress?: (env: string, fold: number, iteration: number, iterations: number, round: number) => void;
 }
 
 export type QuickstartStage = 'simulate' | 'timeline' | 'train' | 'ope' | 'truth';
@@ -316,7 +318,14 @@ async function evaluatePolicy(
     const store = await LogStore.open(logged.path, { readOnly: true });
     let evaluation: LogEvaluation;
     try {
-      const base = { kind: 'sequential' as const, seed, gamma: 1, model, ...(model === 'neural' && options.neuralFqe ? { neuralFqe: options.neuralFqe } : {}) };
+      const base = {
+        kind: 'sequential' as const,
+        seed,
+        gamma: 1,
+        model,
+        ...(model === 'neural' && options.neuralFqe ? { neuralFqe: options.neuralFqe } : {}),
+        onModelProgress: (fold: number, iteration: number, iterations: number) => options.onModelProgress?.(env, fold, iteration, iterations, round),
+      };
       evaluation = await evaluateLog(store, target, { ...base, estimators: ['dr', 'wdr'], bootstrap });
       // MAGIC runs its own inner bootstrap (its bias bound) in every outer resample.
       const magic = await evaluateLog(store, target, { ...base, estimators: ['magic'], bootstrap: Math.max(2, Math.round(bootstrap / 4)) });
