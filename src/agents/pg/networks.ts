@@ -27,6 +27,9 @@ import { activeWasmKernels } from '../../tensor/fused.js';
 import { Mlp } from '../../tensor/layers/mlp.js';
 import { ParamModule, ParameterSet } from '../../tensor/layers/params.js';
 import type { NamedWeights } from '../../tensor/serialize.js';
+import type { AgentState } from '../agent.js';
+import { StatePacker, checkAlgorithm, unpackWeights } from '../state.js';
+import type { ObsNormalizer } from './normalization.js';
 
 /** Network options (the `network` field of the PPO, A2C and REINFORCE configs). */
 export interface ActorCriticSpec {
@@ -222,4 +225,20 @@ export class ActorCritic extends ParamModule {
   override getWeights(): NamedWeights {
     return this.params.getWeights();
   }
+}
+
+/**
+ * The deployable policy of a policy-gradient agent (`getPolicyState`): the network's weights and
+ * the observation normaliser's statistics, without optimiser or rollout state.
+ */
+export function packPolicyState(algorithm: string, net: ActorCritic, config: unknown, obsNorm: ObsNormalizer | null): AgentState {
+  return new StatePacker(algorithm).weights('net', net.getWeights()).finish({ config, obsNorm: obsNorm?.getState() ?? null });
+}
+
+/** Loads what {@link packPolicyState} packed into `net` and `obsNorm`. */
+export function unpackPolicyState(state: AgentState, algorithm: string, net: ActorCritic, obsNorm: ObsNormalizer | null): void {
+  checkAlgorithm(state, algorithm);
+  net.setWeights(unpackWeights(state, 'net'));
+  const o = state.json.obsNorm as Parameters<ObsNormalizer['setState']>[0] | null | undefined;
+  if (obsNorm && o) obsNorm.setState(o);
 }

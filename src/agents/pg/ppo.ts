@@ -43,7 +43,7 @@ import { computeGae, explainedVariance, whiten } from './advantages.js';
 import { categoricalLogProbEntropy, gaussianEntropy, gaussianLogProb } from './distributions.js';
 import { clipCoefficient, scaleGrads, squaredGlobalNorm } from './grad-clip.js';
 import { approxKl, clippedSurrogateLoss, valueLoss, vanillaPolicyLoss } from './losses.js';
-import { ActorCritic, type ActionKind } from './networks.js';
+import { ActorCritic, packPolicyState, unpackPolicyState, type ActionKind } from './networks.js';
 import { ObsNormalizer, RewardNormalizer, type RewardNormalizerState } from './normalization.js';
 import { RolloutBuffer } from './rollout-buffer.js';
 
@@ -540,14 +540,11 @@ export class PpoAgent implements Agent {
   }
 
   getPolicyState(): AgentState {
-    return new StatePacker(this.algorithm).weights('net', this.net.getWeights()).finish({ config: this.config, obsNorm: this.obsNorm?.getState() ?? null });
+    return packPolicyState(this.algorithm, this.net, this.config, this.obsNorm);
   }
 
   setPolicyState(state: AgentState): void {
-    checkAlgorithm(state, this.algorithm);
-    this.net.setWeights(unpackWeights(state, 'net'));
-    const o = state.json.obsNorm as Parameters<ObsNormalizer['setState']>[0] | null | undefined;
-    if (this.obsNorm && o) this.obsNorm.setState(o);
+    unpackPolicyState(state, this.algorithm, this.net, this.obsNorm);
     this.snap = this.net.snapshot();
   }
 

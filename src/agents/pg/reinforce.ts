@@ -44,7 +44,7 @@ import { discountedReturns, meanStd, whiten } from './advantages.js';
 import { categoricalEntropy, categoricalLogProb, gaussianEntropy, gaussianLogProb } from './distributions.js';
 import { ImportanceConfigSchema, importanceWeights, importanceWeightsTensor, offPolicySignals, type WeightDiagnostics } from './importance.js';
 import { reinforceLossDetached, reinforceLossRatio } from './losses.js';
-import { ActorCritic, type ActionKind } from './networks.js';
+import { ActorCritic, packPolicyState, unpackPolicyState, type ActionKind } from './networks.js';
 import { ObsNormalizer } from './normalization.js';
 import { PgNetworkSchema, actionKindOf, matchCache, num } from './ppo.js';
 
@@ -550,14 +550,11 @@ export class ReinforceAgent implements Agent {
   }
 
   getPolicyState(): AgentState {
-    return new StatePacker(this.algorithm).weights('net', this.net.getWeights()).finish({ config: this.config, obsNorm: this.obsNorm?.getState() ?? null });
+    return packPolicyState(this.algorithm, this.net, this.config, this.obsNorm);
   }
 
   setPolicyState(state: AgentState): void {
-    checkAlgorithm(state, this.algorithm);
-    this.net.setWeights(unpackWeights(state, 'net'));
-    const o = state.json.obsNorm as Parameters<ObsNormalizer['setState']>[0] | null | undefined;
-    if (this.obsNorm && o) this.obsNorm.setState(o);
+    unpackPolicyState(state, this.algorithm, this.net, this.obsNorm);
     this.snap = this.net.snapshot();
   }
 
