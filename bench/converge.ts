@@ -149,7 +149,9 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   results.sort((a, b) => a.seed - b.seed);
   const passed = results.filter((r) => r.fresh.meanReturn >= threshold).length;
   const passedFinal = results.filter((r) => (r.summary.finalEvaluation?.meanReturn ?? -Infinity) >= threshold).length;
-  console.log(`\n${algo} ${env}: ${passed} of ${results.length} seeds' best policies reach mean return >= ${threshold} on fresh seeds within ${results[0]?.summary.totalSteps} steps (final policy: ${passedFinal} of ${results.length})`);
+  const stopped = results.filter((r) => r.summary.finalEvaluation === null).length;
+  const finalText = stopped === results.length ? 'every run stopped at the threshold' : `final policy: ${passedFinal} of ${results.length - stopped}${stopped ? `; ${stopped} stopped at the threshold` : ''}`;
+  console.log(`\n${algo} ${env}: ${passed} of ${results.length} seeds' best policies reach mean return >= ${threshold} on fresh seeds within ${results[0]?.summary.totalSteps} steps (${finalText})`);
   console.log(`best, fresh seeds: ${results.map((r) => r.fresh.meanReturn.toFixed(1)).join(', ')}`);
   console.log(`final:             ${results.map((r) => r.summary.finalEvaluation?.meanReturn.toFixed(1) ?? `stopped at ${r.summary.steps}`).join(', ')}`);
   console.log(`wall ${((performance.now() - t0) / 1000).toFixed(0)} s with ${parallel} parallel runs on ${os.cpus().length} x ${os.cpus()[0]?.model}; node ${process.version}`);
