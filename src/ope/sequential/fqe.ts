@@ -109,6 +109,15 @@ export function fitFqe(data: EpisodicDataset, options: FqeOptions = {}): FqeMode
     iterations = Math.max(iterations, fit.iterations);
     converged &&= fit.converged;
   }
+  return { kind: opts.kind, qHat, ...targetValues(data, qHat), iterations, converged, folds, foldOf };
+}
+
+/**
+ * V̂(s_j) = Σ_a π(a|s_j) Q̂(s_j, a) at every logged step, and the model's estimate: the mean of
+ * V̂ at the episodes' first steps. Shared by every FQE model.
+ */
+export function targetValues(data: EpisodicDataset, qHat: Float64Array): { vHat: Float64Array; value: number } {
+  const { numSteps, numEpisodes, numActions: k } = data;
   const vHat = new Float64Array(numSteps);
   for (let j = 0; j < numSteps; j++) {
     let v = 0;
@@ -117,8 +126,7 @@ export function fitFqe(data: EpisodicDataset, options: FqeOptions = {}): FqeMode
   }
   let value = 0;
   for (let e = 0; e < numEpisodes; e++) value += vHat[data.episodeStarts[e]];
-  value = numEpisodes ? value / numEpisodes : NaN;
-  return { kind: opts.kind, qHat, vHat, value, iterations, converged, folds, foldOf };
+  return { vHat, value: numEpisodes ? value / numEpisodes : Number.NaN };
 }
 
 function fitTabular(

@@ -31,7 +31,7 @@ import { Mlp } from '../../tensor/layers/mlp.js';
 import { createOptimizer, trainStep } from '../../tensor/optim.js';
 import { assignFolds } from '../bandit/reward-model.js';
 import { validateEpisodicDataset, type EpisodicDataset } from '../types.js';
-import type { FqeModel } from './fqe.js';
+import { targetValues, type FqeModel } from './fqe.js';
 
 export const NeuralFqeOptions = z
   .object({
@@ -84,16 +84,7 @@ export function fitNeuralFqe(data: EpisodicDataset, options: NeuralFqeOptions = 
     }
     fitFold(data, d, last, Int32Array.from(train), Int32Array.from(predict), qHat, iterations, o, rng.nextSeed(), (it) => o.onIteration?.(f, it, iterations));
   }
-  const vHat = new Float64Array(numSteps);
-  for (let j = 0; j < numSteps; j++) {
-    let v = 0;
-    for (let a = 0; a < k; a++) v += data.targetProbs[j * k + a] * qHat[j * k + a];
-    vHat[j] = v;
-  }
-  let value = 0;
-  for (let e = 0; e < numEpisodes; e++) value += vHat[episodeStarts[e]];
-  value = numEpisodes ? value / numEpisodes : Number.NaN;
-  return { kind: 'neural', qHat, vHat, value, iterations, converged: true, folds, foldOf };
+  return { kind: 'neural', qHat, ...targetValues(data, qHat), iterations, converged: true, folds, foldOf };
 }
 
 type ResolvedOptions = z.output<typeof NeuralFqeOptions>;
