@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError, KairosError } from '../../src/core/errors.js';
 import { fitFqe, fitNeuralFqe, weightedDr } from '../../src/ope/sequential/index.js';
 import { makeSyntheticMdp } from '../../src/ope/synthetic.js';
-import type { EpisodicDataset } from '../../src/ope/types.js';
 import { initTensorBackend, tf } from '../../src/tensor/index.js';
+import { tinyFqeExample } from './helpers.js';
 
 beforeAll(async () => {
   await initTensorBackend({ backend: 'wasm' });
@@ -14,19 +14,7 @@ beforeAll(async () => {
  * π(·|s0) = [0.5, 0.5], π(·|s1) = [0.25, 0.75]; Q(s0, ·) = [2.25, 1.25], Q(s1, ·) = [4, 2],
  * V(s0) = 1.75.
  */
-const tiny: EpisodicDataset = {
-  numEpisodes: 2,
-  numSteps: 4,
-  numActions: 2,
-  episodeStarts: Int32Array.of(0, 2, 4),
-  actions: Int32Array.of(0, 1, 1, 0),
-  rewards: Float64Array.of(1, 2, 0, 4),
-  propensities: Float64Array.of(0.5, 0.5, 0.5, 0.5),
-  targetProbs: Float64Array.of(0.5, 0.5, 0.25, 0.75, 0.5, 0.5, 0.25, 0.75),
-  features: Float32Array.of(1, 0, 0, 1, 1, 0, 0, 1),
-  featureDim: 2,
-  gamma: 0.5,
-};
+const tiny = tinyFqeExample(Float32Array.of(1, 0, 0, 1, 1, 0, 0, 1), 2);
 
 describe('neural FQE', () => {
   it('solves the hand-computed example', () => {

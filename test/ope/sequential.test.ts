@@ -18,7 +18,7 @@ import {
 } from '../../src/ope/sequential/index.js';
 import { makeSyntheticMdp } from '../../src/ope/synthetic.js';
 import { validateEpisodicDataset, type EpisodicDataset } from '../../src/ope/types.js';
-import { meanAbsError, meanAndSe } from './helpers.js';
+import { meanAbsError, meanAndSe, tinyFqeExample } from './helpers.js';
 
 /*
  * Hand-computed episodes, K = 2, γ = 0.9.
@@ -166,25 +166,8 @@ describe('simplex QP used by MAGIC', () => {
 });
 
 describe('Fitted Q Evaluation', () => {
-  /*
-   * Two episodes, features are state ids, γ = 0.5, π(·|s0) = [0.5, 0.5], π(·|s1) = [0.25, 0.75]:
-   *   1: s0, a=0, r=1 → s1, a=1, r=2 (end)      2: s0, a=1, r=0 → s1, a=0, r=4 (end)
-   * Q(s1,1) = 2, Q(s1,0) = 4, V(s1) = 0.25·4 + 0.75·2 = 2.5;
-   * Q(s0,0) = 1 + 0.5·2.5 = 2.25, Q(s0,1) = 0 + 1.25 = 1.25, V(s0) = 1.75.
-   */
-  const tiny: EpisodicDataset = {
-    numEpisodes: 2,
-    numSteps: 4,
-    numActions: 2,
-    episodeStarts: Int32Array.of(0, 2, 4),
-    actions: Int32Array.of(0, 1, 1, 0),
-    rewards: Float64Array.of(1, 2, 0, 4),
-    propensities: Float64Array.of(0.5, 0.5, 0.5, 0.5),
-    targetProbs: Float64Array.of(0.5, 0.5, 0.25, 0.75, 0.5, 0.5, 0.25, 0.75),
-    features: Float32Array.of(0, 1, 0, 1),
-    featureDim: 1,
-    gamma: 0.5,
-  };
+  // Q(s0, ·) = [2.25, 1.25], Q(s1, ·) = [4, 2], V(s0) = 1.75 (worked out in helpers.ts).
+  const tiny = tinyFqeExample();
 
   it('tabular FQE solves the hand-computed example', () => {
     const m = fitFqe(tiny, { kind: 'tabular' });
