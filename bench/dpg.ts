@@ -9,7 +9,8 @@
  * seed with the preset, periodic 100-episode evaluations, the best policy re-evaluated on fresh
  * seeds. `speed` times the whole training loop (one gradient update per env step
  * after 1000 warm-up steps) and one gradient update alone, for each algorithm at its Pendulum
- * preset's network size (TD3/DDPG 400-300, SAC 256-256, batch 256).
+ * preset's network size (TD3/DDPG 400-300, SAC 256-256, batch 256), and TD3's update at its
+ * LunarLanderContinuous preset (batch 100).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -61,23 +62,27 @@ async function speed(): Promise<void> {
       await fs.rm(runDir, { recursive: true, force: true });
     }
   }
-  // 2. One gradient update alone (3-dim observations, 1-dim actions as Pendulum) and batch-1 acting.
+  // 2. One gradient update alone and batch-1 acting: Pendulum's shapes (3-dim observations,
+  // 1-dim actions) at batch 256, then TD3 at its LunarLanderContinuous preset (8 and 2, batch 100).
   console.log('');
-  for (const [algo, Ctor] of [
-    ['td3', Td3Agent],
-    ['sac', SacAgent],
-    ['ddpg', DdpgAgent],
-  ] as const) {
-    const agent = new Ctor({ observationSpace: new Box(-8, 8, [3]), actionSpace: new Box(-2, 2, [1]), config: { learningStarts: 1e9, batchSize: 256, bufferSize: 10_000, network: { hiddenSizes: nets[algo] } }, seed: 0 });
-    const obs = Float32Array.from([0.3, -0.2, 1.5]);
+  const cases = [
+    { algo: 'td3', Ctor: Td3Agent, obsDim: 3, actDim: 1, batch: 256 },
+    { algo: 'sac', Ctor: SacAgent, obsDim: 3, actDim: 1, batch: 256 },
+    { algo: 'ddpg', Ctor: DdpgAgent, obsDim: 3, actDim: 1, batch: 256 },
+    { algo: 'td3', Ctor: Td3Agent, obsDim: 8, actDim: 2, batch: 100 },
+  ] as const;
+  for (const { algo, Ctor, obsDim, actDim, batch } of cases) {
+    const agent = new Ctor({ observationSpace: new Box(-8, 8, [obsDim]), actionSpace: new Box(-1, 1, [actDim]), config: { learningStarts: 1e9, batchSize: batch, bufferSize: 10_000, network: { hiddenSizes: nets[algo] } }, seed: 0 });
+    const state = (k: number) => Float32Array.from({ length: obsDim }, (_, i) => Math.sin(k + i));
+    const obs = state(0.5);
     for (let k = 0; k < 1000; k++) {
       const batch: StepBatch = {
         n: 1,
-        obs: Float32Array.from([Math.cos(k), Math.sin(k), (k % 16) - 8]),
-        actions: Float32Array.from([Math.sin(3 * k) * 2]),
+        obs: state(k),
+        actions: Float32Array.from({ length: actDim }, (_, i) => Math.sin(3 * k + i)),
         probs: Float64Array.from([1]),
         rewards: Float64Array.from([-Math.abs(Math.sin(k))]),
-        nextObs: Float32Array.from([Math.cos(k + 1), Math.sin(k + 1), ((k + 1) % 16) - 8]),
+        nextObs: state(k + 1),
         terminated: Uint8Array.from([0]),
         truncated: Uint8Array.from([0]),
         nextMasks: null,
@@ -98,7 +103,7 @@ async function speed(): Promise<void> {
       acts.push(performance.now() - t);
     }
     const what = algo === 'sac' ? 'twin critics, actor, temperature, target critics' : algo === 'td3' ? 'twin critics; actor and targets every 2nd update' : 'critic, actor, targets';
-    console.log(`${algo} update ${nets[algo].join('-')}, batch 256 (${what}): median ${median(times).toFixed(1)} ms, p90 ${[...times].sort((a, b) => a - b)[89].toFixed(1)} ms | act batch 1: median ${(median(acts) * 1000).toFixed(0)} µs`);
+    console.log(`${algo} update ${nets[algo].join('-')}, ${obsDim}-dim observations, ${actDim}-dim actions, batch ${batch} (${what}): median ${median(times).toFixed(1)} ms, p90 ${[...times].sort((a, b) => a - b)[89].toFixed(1)} ms | act batch 1: median ${(median(acts) * 1000).toFixed(0)} µs`);
     agent.dispose();
   }
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);

@@ -89,6 +89,12 @@ describe('configs and spaces', () => {
       expect(r.presets?.['Pendulum-v1']?.totalSteps).toBe(20_000);
       expect(r.presets?.['Pendulum-v1']?.source).toMatch(/rl-baselines3-zoo/);
     }
+    // The zoo tuned DDPG/TD3 LunarLanderContinuous under SB3 < 2.3, whose default batch was 100.
+    for (const name of ['ddpg', 'td3']) {
+      const preset = getAgentRegistration(name).presets?.['LunarLanderContinuous-v3'];
+      expect(preset?.config).toMatchObject({ batchSize: 100, gradientSteps: -1, trainFreqUnit: 'episode' });
+      expect(getAgentRegistration(name).presets?.['Pendulum-v1']?.config).not.toHaveProperty('batchSize');
+    }
   });
 });
 
