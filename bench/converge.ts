@@ -10,11 +10,14 @@
  * on 100 episodes every `--eval-every` steps and at the end; the run keeps the best-evaluated
  * policy (SB3's EvalCallback best model, what RL Zoo reports). Picking the best of several
  * evaluations flatters it, so that policy is evaluated again on 100 fresh episode seeds and
- * the threshold is judged on the fresh figure. `--stop-at-threshold` ends a run at the first
- * evaluation that reaches the threshold (SB3's StopTrainingOnRewardThreshold), which saves the
- * rest of the budget; the fresh re-evaluation still judges it, so a lucky evaluation shows as a
- * fail, never as a pass. Prints per seed the final and the best
- * policy's returns, wall time, steps/s and peak RSS, then how many seeds passed.
+ * the threshold is judged on the fresh figure. `--stop-at-threshold` ends a run once the policy
+ * that will be judged has reached the threshold twice: on a periodic evaluation (it is then the
+ * best so far) and on a confirmation evaluation of 100 more episodes on seeds of their own.
+ * That only saves the rest of the budget: the judge's fresh seeds are still used once, on the
+ * best policy. (Stopping on the periodic evaluation alone, as SB3's
+ * StopTrainingOnRewardThreshold, ends runs on lucky evaluations that the fresh seeds then fail,
+ * with most of the budget unused.) Prints per seed the final and the best policy's returns,
+ * wall time, steps/s and peak RSS, then how many seeds passed.
  */
 import { fork } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -44,6 +47,8 @@ export const THRESHOLDS: Record<string, number> = {
  * (default 1,000,000: seeds 1,000,000..1,000,099), so these must not overlap them.
  */
 const FRESH_EVAL_SEED = 2_000_000;
+/** Episode seeds of `--stop-at-threshold`'s confirmation evaluations (disjoint from both). */
+const CONFIRM_EVAL_SEED = 3_000_000;
 const EPISODES = 100;
 
 export interface ConvergeJob {
@@ -53,7 +58,7 @@ export interface ConvergeJob {
   steps?: number;
   evalEvery: number;
   config: Record<string, unknown>;
-  /** End the run at the first evaluation with a mean return ≥ this. */
+  /** End the run once the best policy's evaluation and its confirmation both reach this. */
   stopAt?: number;
 }
 
@@ -72,6 +77,18 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
   const preset = getAgentRegistration(job.algo).presets?.[job.env];
   const runDir = await fs.mkdtemp(path.join(os.tmpdir(), `kairos-bench-${job.algo}-${job.seed}-`));
   const stop = job.stopAt !== undefined ? new AbortController() : null;
+  let bestSoFar = Number.NEGATIVE_INFINITY;
+  // Runs after the run folder's callbacks, so a new best is already saved as the 'best' model.
+  const confirm = async (r: { step: number; meanReturn: number }): Promise<void> => {
+    const isBest = r.meanReturn > bestSoFar;
+    bestSoFar = Math.max(bestSoFar, r.meanReturn);
+    if (stop === null || !isBest || r.meanReturn < (job.stopAt as number)) return;
+    const candidate = await loadRunAgent(runDir, { model: 'best' });
+    const c = evaluateAgent(candidate, envFactoryFor({ env: { id: job.env, options: {} } }), { episodes: EPISODES, seed: CONFIRM_EVAL_SEED });
+    candidate.dispose();
+    console.log(`seed ${job.seed}: evaluation ${r.meanReturn.toFixed(1)} at step ${r.step}, confirmation ${c.meanReturn.toFixed(1)}${c.meanReturn >= (job.stopAt as number) ? ': stopping' : ': going on'}`);
+    if (c.meanReturn >= (job.stopAt as number)) stop.abort();
+  };
   try {
     const summary = await startRun(
       {
@@ -87,7 +104,7 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
         checkpointEvery: 0,
         checkpointReplay: false,
       },
-      { runDir, ...(stop ? { signal: stop.signal, callbacks: [{ onEvaluation: (r) => void (r.meanReturn >= (job.stopAt as number) && stop.abort()) }] } : {}) },
+      { runDir, ...(stop ? { signal: stop.signal, callbacks: [{ onEvaluation: confirm }] } : {}) },
     );
     if (summary.bestEvaluation !== null && (await loadRunSpec(runDir)).evalSeed + EPISODES > FRESH_EVAL_SEED) throw new Error('fresh evaluation seeds overlap the training evaluations');
     const best = await loadRunAgent(runDir, { model: 'best' });
@@ -139,7 +156,7 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
         results.push(r);
         const e = r.summary.finalEvaluation;
         const b = r.summary.bestEvaluation;
-        const end = e ? `final ${e.meanReturn.toFixed(1)} ± ${e.stdReturn.toFixed(1)}` : `stopped at step ${r.summary.steps} (threshold reached)`;
+        const end = e ? `final ${e.meanReturn.toFixed(1)} ± ${e.stdReturn.toFixed(1)}` : `stopped at step ${r.summary.steps} (threshold reached and confirmed)`;
         console.log(
           `seed ${r.seed}: ${end} | best at step ${b?.step}: ${b?.meanReturn.toFixed(1)}, on fresh seeds ${r.fresh.meanReturn.toFixed(1)} ± ${r.fresh.stdReturn.toFixed(1)} | ${r.summary.steps} steps in ${r.summary.seconds.toFixed(1)} s = ${r.summary.sps.toFixed(0)} steps/s | peak RSS ${r.peakRssMb.toFixed(0)} MB`,
         );
@@ -150,7 +167,7 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   const passed = results.filter((r) => r.fresh.meanReturn >= threshold).length;
   const passedFinal = results.filter((r) => (r.summary.finalEvaluation?.meanReturn ?? -Infinity) >= threshold).length;
   const stopped = results.filter((r) => r.summary.finalEvaluation === null).length;
-  const finalText = stopped === results.length ? 'every run stopped at the threshold' : `final policy: ${passedFinal} of ${results.length - stopped}${stopped ? `; ${stopped} stopped at the threshold` : ''}`;
+  const finalText = stopped === results.length ? 'every run stopped at the confirmed threshold' : `final policy: ${passedFinal} of ${results.length - stopped}${stopped ? `; ${stopped} stopped at the confirmed threshold` : ''}`;
   console.log(`\n${algo} ${env}: ${passed} of ${results.length} seeds' best policies reach mean return >= ${threshold} on fresh seeds within ${results[0]?.summary.totalSteps} steps (${finalText})`);
   console.log(`best, fresh seeds: ${results.map((r) => r.fresh.meanReturn.toFixed(1)).join(', ')}`);
   console.log(`final:             ${results.map((r) => r.summary.finalEvaluation?.meanReturn.toFixed(1) ?? `stopped at ${r.summary.steps}`).join(', ')}`);
