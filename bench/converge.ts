@@ -4,6 +4,7 @@
  *
  *   npx tsx bench/converge.ts --algo dqn --env CartPole-v1 [--seeds 0,1,2,3,4] [--steps N]
  *       [--parallel 2] [--eval-every 5000] [--threshold T] [--stop-at-threshold] [--config '{...}']
+ *       [--runs-dir DIR]
  *
  * One training run per seed (a child process each, `--parallel` at a time) with the
  * algorithm's preset for the env (`--config` merged over it). The greedy policy is evaluated
@@ -18,6 +19,12 @@
  * StopTrainingOnRewardThreshold, ends runs on lucky evaluations that the fresh seeds then fail,
  * with most of the budget unused.) Prints per seed the final and the best policy's returns,
  * wall time, steps/s and peak RSS, then how many seeds passed.
+ *
+ * `--runs-dir DIR` keeps each seed's run folder (`DIR/<algo>-<env>-seed<k>`), checkpointed
+ * with its replay buffer at every evaluation, and its result (`converge.json`). Running the
+ * same command again reuses finished seeds and resumes interrupted ones from their last
+ * checkpoint (`resumeRun`: the same result as an uninterrupted run), so long benchmarks can
+ * span several sittings. Without it, run folders are temporary.
  */
 import { fork } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -28,7 +35,7 @@ import '../src/agents/builtin.js';
 import { getAgentRegistration } from '../src/agents/registry.js';
 import { initTensorBackend, isFusedFma, preferFusedFma } from '../src/tensor/index.js';
 import { evaluateAgent } from '../src/train/evaluate.js';
-import { envFactoryFor, loadRunAgent, loadRunSpec, startRun, type RunSummary } from '../src/train/run.js';
+import { envFactoryFor, listCheckpoints, loadRunAgent, loadRunSpec, resumeRun, startRun, type RunSummary } from '../src/train/run.js';
 
 /**
  * Solve thresholds: Gymnasium's reward_threshold, or the issues' figure where Gymnasium has
@@ -60,6 +67,8 @@ export interface ConvergeJob {
   config: Record<string, unknown>;
   /** End the run once the best policy's evaluation and its confirmation both reach this. */
   stopAt?: number;
+  /** Keep the run folder here and resume it if interrupted (`--runs-dir`); else a temporary folder. */
+  runsDir?: string;
 }
 
 export interface ConvergeResult {
@@ -68,6 +77,29 @@ export interface ConvergeResult {
   /** The best policy's returns on fresh episode seeds. */
   fresh: { meanReturn: number; stdReturn: number };
   peakRssMb: number;
+  /** Whether this result was read back from an earlier sitting's `converge.json`. */
+  reused?: boolean;
+}
+
+const RESULT_FILE = 'converge.json';
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The best periodic evaluation logged up to `step` (what a resumed run has already seen). */
+async function bestLoggedUpTo(runDir: string, step: number): Promise<number> {
+  const text = await fs.readFile(path.join(runDir, 'evaluations.jsonl'), 'utf8').catch(() => '');
+  let best = Number.NEGATIVE_INFINITY;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const r = JSON.parse(line) as { step: number; meanReturn: number };
+    if (r.step <= step) best = Math.max(best, r.meanReturn);
+  }
+  return best;
 }
 
 /** Trains and evaluates one seed (in a child process). */
@@ -75,9 +107,15 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
   preferFusedFma(); // as `kairos train`
   await initTensorBackend();
   const preset = getAgentRegistration(job.algo).presets?.[job.env];
-  const runDir = await fs.mkdtemp(path.join(os.tmpdir(), `kairos-bench-${job.algo}-${job.seed}-`));
+  const keep = job.runsDir !== undefined;
+  const runDir = keep ? path.join(job.runsDir as string, `${job.algo}-${job.env}-seed${job.seed}`) : await fs.mkdtemp(path.join(os.tmpdir(), `kairos-bench-${job.algo}-${job.seed}-`));
+  if (keep && (await exists(path.join(runDir, RESULT_FILE)))) {
+    const done = JSON.parse(await fs.readFile(path.join(runDir, RESULT_FILE), 'utf8')) as ConvergeResult;
+    return { ...done, reused: true };
+  }
+  const last = keep ? (await listCheckpoints(runDir).catch(() => [])).at(-1) : undefined;
   const stop = job.stopAt !== undefined ? new AbortController() : null;
-  let bestSoFar = Number.NEGATIVE_INFINITY;
+  let bestSoFar = last ? await bestLoggedUpTo(runDir, last.step) : Number.NEGATIVE_INFINITY;
   // Runs after the run folder's callbacks, so a new best is already saved as the 'best' model.
   const confirm = async (r: { step: number; meanReturn: number }): Promise<void> => {
     const isBest = r.meanReturn > bestSoFar;
@@ -90,29 +128,37 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
     if (c.meanReturn >= (job.stopAt as number)) stop.abort();
   };
   try {
-    const summary = await startRun(
-      {
-        algorithm: job.algo,
-        env: { id: job.env },
-        numEnvs: preset?.numEnvs ?? 1,
-        totalSteps: job.steps ?? preset?.totalSteps ?? 100_000,
-        seed: job.seed,
-        config: { ...(preset?.config ?? {}), ...job.config },
-        evalEvery: job.evalEvery,
-        evalEpisodes: EPISODES,
-        finalEvalEpisodes: EPISODES,
-        checkpointEvery: 0,
-        checkpointReplay: false,
-      },
-      { runDir, ...(stop ? { signal: stop.signal, callbacks: [{ onEvaluation: confirm }] } : {}) },
-    );
+    const options = { ...(stop ? { signal: stop.signal, callbacks: [{ onEvaluation: confirm }] } : {}) };
+    if (last) console.log(`seed ${job.seed}: resuming ${runDir} from step ${last.step}`);
+    const spec = {
+      algorithm: job.algo,
+      env: { id: job.env },
+      numEnvs: preset?.numEnvs ?? 1,
+      totalSteps: job.steps ?? preset?.totalSteps ?? 100_000,
+      seed: job.seed,
+      config: { ...(preset?.config ?? {}), ...job.config },
+      evalEvery: job.evalEvery,
+      evalEpisodes: EPISODES,
+      finalEvalEpisodes: EPISODES,
+      // With --runs-dir: a checkpoint (replay included) at every evaluation, to resume from.
+      checkpointEvery: keep ? job.evalEvery : 0,
+      checkpointReplay: keep,
+    };
+    // A kept folder without a checkpoint holds less than one evaluation period: start over.
+    const summary = last ? await resumeRun(runDir, options) : await startRun(spec, { runDir, overwrite: keep, ...options });
     if (summary.bestEvaluation !== null && (await loadRunSpec(runDir)).evalSeed + EPISODES > FRESH_EVAL_SEED) throw new Error('fresh evaluation seeds overlap the training evaluations');
     const best = await loadRunAgent(runDir, { model: 'best' });
     const r = evaluateAgent(best, envFactoryFor({ env: { id: job.env, options: {} } }), { episodes: EPISODES, seed: FRESH_EVAL_SEED });
     best.dispose();
-    return { seed: job.seed, summary, fresh: { meanReturn: r.meanReturn, stdReturn: r.stdReturn }, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+    const result: ConvergeResult = { seed: job.seed, summary, fresh: { meanReturn: r.meanReturn, stdReturn: r.stdReturn }, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+    if (keep) {
+      const tmp = path.join(runDir, `${RESULT_FILE}.tmp`);
+      await fs.writeFile(tmp, `${JSON.stringify(result)}\n`);
+      await fs.rename(tmp, path.join(runDir, RESULT_FILE));
+    }
+    return result;
   } finally {
-    await fs.rm(runDir, { recursive: true, force: true });
+    if (!keep) await fs.rm(runDir, { recursive: true, force: true });
   }
 }
 
@@ -133,6 +179,7 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   const evalEvery = Number(arg(argv, 'eval-every', '5000'));
   const config = JSON.parse(arg(argv, 'config', '{}') as string) as Record<string, unknown>;
   const stopAtThreshold = argv.includes('--stop-at-threshold');
+  const runsDir = arg(argv, 'runs-dir') !== undefined ? path.resolve(arg(argv, 'runs-dir') as string) : undefined;
   getAgentRegistration(algo); // fail fast on an unknown algorithm
   const threshold = arg(argv, 'threshold') !== undefined ? Number(arg(argv, 'threshold')) : (THRESHOLDS[env] ?? Number.POSITIVE_INFINITY);
   const self = fileURLToPath(import.meta.url);
@@ -141,7 +188,7 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   const queue = [...seeds];
   const runOne = (seed: number): Promise<ConvergeResult> =>
     new Promise((resolve, reject) => {
-      const job: ConvergeJob = { algo, env, seed, steps, evalEvery, config, ...(stopAtThreshold ? { stopAt: threshold } : {}) };
+      const job: ConvergeJob = { algo, env, seed, steps, evalEvery, config, ...(stopAtThreshold ? { stopAt: threshold } : {}), ...(runsDir ? { runsDir } : {}) };
       const child = fork(self, ['--worker', JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       let got: ConvergeResult | null = null;
       child.on('message', (m) => (got = m as ConvergeResult));
@@ -158,7 +205,7 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
         const b = r.summary.bestEvaluation;
         const end = e ? `final ${e.meanReturn.toFixed(1)} ± ${e.stdReturn.toFixed(1)}` : `stopped at step ${r.summary.steps} (threshold reached and confirmed)`;
         console.log(
-          `seed ${r.seed}: ${end} | best at step ${b?.step}: ${b?.meanReturn.toFixed(1)}, on fresh seeds ${r.fresh.meanReturn.toFixed(1)} ± ${r.fresh.stdReturn.toFixed(1)} | ${r.summary.steps} steps in ${r.summary.seconds.toFixed(1)} s = ${r.summary.sps.toFixed(0)} steps/s | peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+          `seed ${r.seed}${r.reused ? ' (finished in an earlier sitting)' : ''}: ${end} | best at step ${b?.step}: ${b?.meanReturn.toFixed(1)}, on fresh seeds ${r.fresh.meanReturn.toFixed(1)} ± ${r.fresh.stdReturn.toFixed(1)} | ${r.summary.steps} steps in ${r.summary.seconds.toFixed(1)} s = ${r.summary.sps.toFixed(0)} steps/s | peak RSS ${r.peakRssMb.toFixed(0)} MB`,
         );
       }
     }),
