@@ -35,6 +35,7 @@ import '../src/agents/builtin.js';
 import { getAgentRegistration } from '../src/agents/registry.js';
 import { initTensorBackend, isFusedFma, preferFusedFma } from '../src/tensor/index.js';
 import { evaluateAgent } from '../src/train/evaluate.js';
+import { fileExists, writeFileAtomic } from '../src/tensor/weights-io.js';
 import { envFactoryFor, listCheckpoints, loadRunAgent, loadRunSpec, resumeRun, startRun, type RunSummary } from '../src/train/run.js';
 
 /**
@@ -83,13 +84,6 @@ export interface ConvergeResult {
 
 const RESULT_FILE = 'converge.json';
 
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** The best periodic evaluation logged up to `step` (what a resumed run has already seen). */
 async function bestLoggedUpTo(runDir: string, step: number): Promise<number> {
   const text = await fs.readFile(path.join(runDir, 'evaluations.jsonl'), 'utf8').catch(() => '');
@@ -109,7 +103,7 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
   const preset = getAgentRegistration(job.algo).presets?.[job.env];
   const keep = job.runsDir !== undefined;
   const runDir = keep ? path.join(job.runsDir as string, `${job.algo}-${job.env}-seed${job.seed}`) : await fs.mkdtemp(path.join(os.tmpdir(), `kairos-bench-${job.algo}-${job.seed}-`));
-  if (keep && (await exists(path.join(runDir, RESULT_FILE)))) {
+  if (keep && (await fileExists(path.join(runDir, RESULT_FILE)))) {
     const done = JSON.parse(await fs.readFile(path.join(runDir, RESULT_FILE), 'utf8')) as ConvergeResult;
     return { ...done, reused: true };
   }
@@ -151,11 +145,7 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
     const r = evaluateAgent(best, envFactoryFor({ env: { id: job.env, options: {} } }), { episodes: EPISODES, seed: FRESH_EVAL_SEED });
     best.dispose();
     const result: ConvergeResult = { seed: job.seed, summary, fresh: { meanReturn: r.meanReturn, stdReturn: r.stdReturn }, peakRssMb: process.resourceUsage().maxRSS / 1024 };
-    if (keep) {
-      const tmp = path.join(runDir, `${RESULT_FILE}.tmp`);
-      await fs.writeFile(tmp, `${JSON.stringify(result)}\n`);
-      await fs.rename(tmp, path.join(runDir, RESULT_FILE));
-    }
+    if (keep) await writeFileAtomic(path.join(runDir, RESULT_FILE), `${JSON.stringify(result)}\n`);
     return result;
   } finally {
     if (!keep) await fs.rm(runDir, { recursive: true, force: true });

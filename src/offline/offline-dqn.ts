@@ -42,7 +42,7 @@ import { LogStore } from '../data/store.js';
 import { readSimulationInfo, type SimulationInfo } from '../data/simulate.js';
 import { make } from '../envs/registry.js';
 import { initTensorBackend, tensorBackendInfo } from '../tensor/backend.js';
-import { writeFileAtomic } from '../tensor/weights-io.js';
+import { fileExists, writeFileAtomic } from '../tensor/weights-io.js';
 import { evaluateAgent } from '../train/evaluate.js';
 import { RunSpecSchema, envFactoryFor, savePolicy, type RunSpec, type RunSummary } from '../train/run.js';
 import { replayFromTimeline } from './replay.js';
@@ -165,13 +165,6 @@ export interface OfflineRunResult {
   summary: OfflineRunSummary;
 }
 
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** Observation and action spaces: the env's when one is known (checked against the log), else from the log. */
 function spacesFor(env: string | undefined, makeOptions: Record<string, unknown>, d: number, k: number): { observationSpace: Space; actionSpace: Discrete } {
   if (!env) return { observationSpace: new Box(-Infinity, Infinity, [d]), actionSpace: new Discrete(k) };
@@ -211,7 +204,7 @@ export async function trainOffline(options: TrainOfflineOptions): Promise<Offlin
   const o = parseWith(TrainOfflineSchema, options, 'trainOffline');
   const runDir = o.runDir;
   const config = resolveConfig(o.algorithm, o.config);
-  if (await exists(path.join(runDir, 'run.json'))) {
+  if (await fileExists(path.join(runDir, 'run.json'))) {
     if (!o.overwrite) throw new KairosError(`${runDir} already holds a run; choose another folder or overwrite it (overwrite: true, --overwrite)`, 'run_exists');
     await fs.rm(runDir, { recursive: true, force: true });
   }

@@ -50,6 +50,15 @@ export async function weightsPaths(dir: string, name: string): Promise<{ manifes
   return { manifest: path.join(dir, `${name}.weights.json`), data: path.join(dir, `${name}.weights.bin`) };
 }
 
+/** Whether `file` exists (any kind of entry). */
+export async function fileExists(file: string): Promise<boolean> {
+  const { fs } = await nodeModules();
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
 /**
  * Writes `contents` to `file` atomically: a reader sees the old file or the new one, never a
  * partial one, and after return the new contents survive a power loss (POSIX).

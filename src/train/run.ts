@@ -31,7 +31,7 @@ import '../agents/builtin.js';
 import '../envs/builtin.js';
 import type { Env } from '../envs/env.js';
 import { make } from '../envs/registry.js';
-import { writeFileAtomic } from '../tensor/weights-io.js';
+import { fileExists as exists, writeFileAtomic } from '../tensor/weights-io.js';
 import type { EvaluationRecord, TrainCallback } from './callbacks.js';
 import { EnvPool, type EnvFactory } from './env-pool.js';
 import { evaluateAgent, type EvaluationResult } from './evaluate.js';
@@ -139,13 +139,6 @@ const FILES = {
 /** Env factory for a spec. */
 export function envFactoryFor(spec: Pick<RunSpec, 'env'>): EnvFactory {
   return () => make(spec.env.id, { ...spec.env.options, ...(spec.env.maxEpisodeSteps ? { maxEpisodeSteps: spec.env.maxEpisodeSteps } : {}) }) as Env;
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Packs an agent snapshot plus extra JSON into one state file. */
