@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/converge.ts --algo dqn --env CartPole-v1 [--seeds 0,1,2,3,4] [--steps N]
  *       [--parallel 2] [--eval-every 5000] [--threshold T] [--stop-at-threshold] [--config '{...}']
- *       [--runs-dir DIR]
+ *       [--runs-dir DIR] [--budget N]
  *
  * One training run per seed (a child process each, `--parallel` at a time) with the
  * algorithm's preset for the env (`--config` merged over it). The greedy policy is evaluated
@@ -25,6 +25,12 @@
  * same command again reuses finished seeds and resumes interrupted ones from their last
  * checkpoint (`resumeRun`: the same result as an uninterrupted run), so long benchmarks can
  * span several sittings. Without it, run folders are temporary.
+ *
+ * `--budget N` judges the run within N steps while it keeps its own step count (the preset's,
+ * or `--steps`): schedules that decay over the run (SAC's linear learning rate over the zoo's
+ * 500k steps) stay as published, and the run is stopped after its evaluation at step N.
+ * (`--steps N` instead would compress the schedule into N steps.) N must be a multiple of
+ * `--eval-every` and below the run's steps.
  */
 import { fork } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -70,6 +76,8 @@ export interface ConvergeJob {
   stopAt?: number;
   /** Keep the run folder here and resume it if interrupted (`--runs-dir`); else a temporary folder. */
   runsDir?: string;
+  /** Stop the run after its evaluation at this step, its schedules still spanning its own steps (`--budget`). */
+  budget?: number;
 }
 
 export interface ConvergeResult {
@@ -80,6 +88,8 @@ export interface ConvergeResult {
   peakRssMb: number;
   /** Whether this result was read back from an earlier sitting's `converge.json`. */
   reused?: boolean;
+  /** Why the run ended before its steps: the confirmed threshold or the judging budget. */
+  stoppedBy?: 'threshold' | 'budget';
 }
 
 const RESULT_FILE = 'converge.json';
@@ -107,28 +117,41 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
     const done = JSON.parse(await fs.readFile(path.join(runDir, RESULT_FILE), 'utf8')) as ConvergeResult;
     return { ...done, reused: true };
   }
+  const totalSteps = job.steps ?? preset?.totalSteps ?? 100_000;
+  if (job.budget !== undefined && !(Number.isInteger(job.budget) && job.budget > 0 && job.budget % job.evalEvery === 0 && job.budget < totalSteps)) {
+    throw new Error(`budget: got ${job.budget}, expected a multiple of the evaluation period (${job.evalEvery}) below the run's ${totalSteps} steps`);
+  }
   const last = keep ? (await listCheckpoints(runDir).catch(() => [])).at(-1) : undefined;
-  const stop = job.stopAt !== undefined ? new AbortController() : null;
+  const stop = job.stopAt !== undefined || job.budget !== undefined ? new AbortController() : null;
+  let stoppedBy: ConvergeResult['stoppedBy'];
+  const end = (why: NonNullable<ConvergeResult['stoppedBy']>): void => {
+    stoppedBy = why;
+    stop?.abort();
+  };
+  // Interrupted after the budget's evaluation was checkpointed: judge it without training on.
+  if (last && job.budget !== undefined && last.step >= job.budget) end('budget');
   let bestSoFar = last ? await bestLoggedUpTo(runDir, last.step) : Number.NEGATIVE_INFINITY;
   // Runs after the run folder's callbacks, so a new best is already saved as the 'best' model.
-  const confirm = async (r: { step: number; meanReturn: number }): Promise<void> => {
+  const check = async (r: { step: number; meanReturn: number }): Promise<void> => {
     const isBest = r.meanReturn > bestSoFar;
     bestSoFar = Math.max(bestSoFar, r.meanReturn);
-    if (stop === null || !isBest || r.meanReturn < (job.stopAt as number)) return;
-    const candidate = await loadRunAgent(runDir, { model: 'best' });
-    const c = evaluateAgent(candidate, envFactoryFor({ env: { id: job.env, options: {} } }), { episodes: EPISODES, seed: CONFIRM_EVAL_SEED });
-    candidate.dispose();
-    console.log(`seed ${job.seed}: evaluation ${r.meanReturn.toFixed(1)} at step ${r.step}, confirmation ${c.meanReturn.toFixed(1)}${c.meanReturn >= (job.stopAt as number) ? ': stopping' : ': going on'}`);
-    if (c.meanReturn >= (job.stopAt as number)) stop.abort();
+    if (job.stopAt !== undefined && isBest && r.meanReturn >= job.stopAt) {
+      const candidate = await loadRunAgent(runDir, { model: 'best' });
+      const c = evaluateAgent(candidate, envFactoryFor({ env: { id: job.env, options: {} } }), { episodes: EPISODES, seed: CONFIRM_EVAL_SEED });
+      candidate.dispose();
+      console.log(`seed ${job.seed}: evaluation ${r.meanReturn.toFixed(1)} at step ${r.step}, confirmation ${c.meanReturn.toFixed(1)}${c.meanReturn >= job.stopAt ? ': stopping' : ': going on'}`);
+      if (c.meanReturn >= job.stopAt) return end('threshold');
+    }
+    if (job.budget !== undefined && r.step >= job.budget) end('budget');
   };
   try {
-    const options = { ...(stop ? { signal: stop.signal, callbacks: [{ onEvaluation: confirm }] } : {}) };
+    const options = { ...(stop ? { signal: stop.signal, callbacks: [{ onEvaluation: check }] } : {}) };
     if (last) console.log(`seed ${job.seed}: resuming ${runDir} from step ${last.step}`);
     const spec = {
       algorithm: job.algo,
       env: { id: job.env },
       numEnvs: preset?.numEnvs ?? 1,
-      totalSteps: job.steps ?? preset?.totalSteps ?? 100_000,
+      totalSteps,
       seed: job.seed,
       config: { ...(preset?.config ?? {}), ...job.config },
       evalEvery: job.evalEvery,
@@ -144,12 +167,23 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
     const best = await loadRunAgent(runDir, { model: 'best' });
     const r = evaluateAgent(best, envFactoryFor({ env: { id: job.env, options: {} } }), { episodes: EPISODES, seed: FRESH_EVAL_SEED });
     best.dispose();
-    const result: ConvergeResult = { seed: job.seed, summary, fresh: { meanReturn: r.meanReturn, stdReturn: r.stdReturn }, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+    const result: ConvergeResult = {
+      seed: job.seed,
+      summary,
+      fresh: { meanReturn: r.meanReturn, stdReturn: r.stdReturn },
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      ...(summary.finalEvaluation === null && stoppedBy ? { stoppedBy } : {}),
+    };
     if (keep) await writeFileAtomic(path.join(runDir, RESULT_FILE), `${JSON.stringify(result)}\n`);
     return result;
   } finally {
     if (!keep) await fs.rm(runDir, { recursive: true, force: true });
   }
+}
+
+/** Why a run without a final evaluation ended (results from before `stoppedBy` existed stopped at the threshold). */
+function stopReason(r: ConvergeResult): string {
+  return r.stoppedBy === 'budget' ? 'judging budget reached' : 'threshold reached and confirmed';
 }
 
 /** The value after `--name` in argv, or `fallback`. */
@@ -169,6 +203,7 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   const evalEvery = Number(arg(argv, 'eval-every', '5000'));
   const config = JSON.parse(arg(argv, 'config', '{}') as string) as Record<string, unknown>;
   const stopAtThreshold = argv.includes('--stop-at-threshold');
+  const budget = arg(argv, 'budget') !== undefined ? Number(arg(argv, 'budget')) : undefined;
   const runsDir = arg(argv, 'runs-dir') !== undefined ? path.resolve(arg(argv, 'runs-dir') as string) : undefined;
   getAgentRegistration(algo); // fail fast on an unknown algorithm
   const threshold = arg(argv, 'threshold') !== undefined ? Number(arg(argv, 'threshold')) : (THRESHOLDS[env] ?? Number.POSITIVE_INFINITY);
@@ -178,7 +213,7 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   const queue = [...seeds];
   const runOne = (seed: number): Promise<ConvergeResult> =>
     new Promise((resolve, reject) => {
-      const job: ConvergeJob = { algo, env, seed, steps, evalEvery, config, ...(stopAtThreshold ? { stopAt: threshold } : {}), ...(runsDir ? { runsDir } : {}) };
+      const job: ConvergeJob = { algo, env, seed, steps, evalEvery, config, ...(stopAtThreshold ? { stopAt: threshold } : {}), ...(runsDir ? { runsDir } : {}), ...(budget !== undefined ? { budget } : {}) };
       const child = fork(self, ['--worker', JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       let got: ConvergeResult | null = null;
       child.on('message', (m) => (got = m as ConvergeResult));
@@ -193,7 +228,7 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
         results.push(r);
         const e = r.summary.finalEvaluation;
         const b = r.summary.bestEvaluation;
-        const end = e ? `final ${e.meanReturn.toFixed(1)} ± ${e.stdReturn.toFixed(1)}` : `stopped at step ${r.summary.steps} (threshold reached and confirmed)`;
+        const end = e ? `final ${e.meanReturn.toFixed(1)} ± ${e.stdReturn.toFixed(1)}` : `stopped at step ${r.summary.steps} (${stopReason(r)})`;
         console.log(
           `seed ${r.seed}${r.reused ? ' (finished in an earlier sitting)' : ''}: ${end} | best at step ${b?.step}: ${b?.meanReturn.toFixed(1)}, on fresh seeds ${r.fresh.meanReturn.toFixed(1)} ± ${r.fresh.stdReturn.toFixed(1)} | ${r.summary.steps} steps in ${r.summary.seconds.toFixed(1)} s = ${r.summary.sps.toFixed(0)} steps/s | peak RSS ${r.peakRssMb.toFixed(0)} MB`,
         );
@@ -203,9 +238,13 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   results.sort((a, b) => a.seed - b.seed);
   const passed = results.filter((r) => r.fresh.meanReturn >= threshold).length;
   const passedFinal = results.filter((r) => (r.summary.finalEvaluation?.meanReturn ?? -Infinity) >= threshold).length;
-  const stopped = results.filter((r) => r.summary.finalEvaluation === null).length;
-  const finalText = stopped === results.length ? 'every run stopped at the confirmed threshold' : `final policy: ${passedFinal} of ${results.length - stopped}${stopped ? `; ${stopped} stopped at the confirmed threshold` : ''}`;
-  console.log(`\n${algo} ${env}: ${passed} of ${results.length} seeds' best policies reach mean return >= ${threshold} on fresh seeds within ${results[0]?.summary.totalSteps} steps (${finalText})`);
+  const atThreshold = results.filter((r) => r.summary.finalEvaluation === null && stopReason(r) !== 'judging budget reached').length;
+  const atBudget = results.filter((r) => r.summary.finalEvaluation === null).length - atThreshold;
+  const ended = [atThreshold ? `${atThreshold} stopped at the confirmed threshold` : '', atBudget ? `${atBudget} stopped at the ${budget}-step budget, run length ${results[0]?.summary.totalSteps}` : ''].filter(Boolean);
+  const ran = results.length - atThreshold - atBudget;
+  const finalText = [...(ran > 0 ? [`final policy: ${passedFinal} of ${ran}`] : []), ...ended].join('; ');
+  const within = budget ?? results[0]?.summary.totalSteps;
+  console.log(`\n${algo} ${env}: ${passed} of ${results.length} seeds' best policies reach mean return >= ${threshold} on fresh seeds within ${within} steps (${finalText})`);
   console.log(`best, fresh seeds: ${results.map((r) => r.fresh.meanReturn.toFixed(1)).join(', ')}`);
   console.log(`final:             ${results.map((r) => r.summary.finalEvaluation?.meanReturn.toFixed(1) ?? `stopped at ${r.summary.steps}`).join(', ')}`);
   console.log(`wall ${((performance.now() - t0) / 1000).toFixed(0)} s with ${parallel} parallel runs on ${os.cpus().length} x ${os.cpus()[0]?.model}; node ${process.version}`);

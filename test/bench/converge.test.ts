@@ -60,4 +60,34 @@ describe('convergeWorker', () => {
         });
     expect(strip(await fs.readFile(path.join(runDir, 'evaluations.jsonl'), 'utf8'))).toEqual(strip(evaluations));
   });
+
+  it('with a budget, stops after the evaluation at the budget without compressing the schedules into it', async () => {
+    const firstEvaluation = async (runsDir: string) =>
+      JSON.parse((await fs.readFile(path.join(runsDir, 'ppo-CartPole-v1-seed0', 'evaluations.jsonl'), 'utf8')).split('\n')[0]) as { step: number; meanReturn: number; returns: number[] };
+    const [budgetDir, fullDir, shortDir] = [await tempDir(), await tempDir(), await tempDir()];
+    const judged = await convergeWorker({ ...job, budget: 1024, runsDir: budgetDir });
+    expect(judged.summary.steps).toBe(1024);
+    expect(judged.summary.totalSteps).toBe(2048);
+    expect(judged.summary.finalEvaluation).toBeNull();
+    expect(judged.stoppedBy).toBe('budget');
+    // PPO's CartPole preset decays its learning rate and clip range over the run: up to the
+    // budget, the budgeted run is the 2048-step run, while a 1024-step run decays twice as fast.
+    await convergeWorker({ ...job, runsDir: fullDir });
+    await convergeWorker({ ...job, steps: 1024, runsDir: shortDir });
+    const [atBudget, full, short] = [await firstEvaluation(budgetDir), await firstEvaluation(fullDir), await firstEvaluation(shortDir)];
+    expect(atBudget.step).toBe(1024);
+    expect(atBudget.returns).toEqual(full.returns);
+    expect(short.returns).not.toEqual(full.returns);
+
+    // Interrupted after the budget's checkpoint, before its result was written: judged as is.
+    await fs.rm(path.join(budgetDir, 'ppo-CartPole-v1-seed0', 'converge.json'));
+    const again = await convergeWorker({ ...job, budget: 1024, runsDir: budgetDir });
+    expect(again.reused).toBeUndefined();
+    expect(again.summary.steps).toBe(1024);
+    expect(again.stoppedBy).toBe('budget');
+    expect(again.fresh).toEqual(judged.fresh);
+
+    await expect(convergeWorker({ ...job, budget: 1000 })).rejects.toThrow(/budget: got 1000, expected a multiple of the evaluation period \(1024\)/);
+    await expect(convergeWorker({ ...job, budget: 2048 })).rejects.toThrow(/below the run's 2048 steps/);
+  });
 });
