@@ -18,7 +18,7 @@
  * best policy. (Stopping on the periodic evaluation alone, as SB3's
  * StopTrainingOnRewardThreshold, ends runs on lucky evaluations that the fresh seeds then fail,
  * with most of the budget unused.) Prints per seed the final and the best policy's returns,
- * wall time, steps/s and peak RSS, then how many seeds passed.
+ * wall time, steps/s and peak RSS, then how many seeds passed and RL Zoo's published figure.
  *
  * `--runs-dir DIR` keeps each seed's run folder (`DIR/<algo>-<env>-seed<k>`), checkpointed
  * with its replay buffer at every evaluation, and its result (`converge.json`). Running the
@@ -54,6 +54,32 @@ export const THRESHOLDS: Record<string, number> = {
   'LunarLanderContinuous-v3': 200,
   'Pendulum-v1': -200,
   'MountainCarContinuous-v0': 90,
+};
+
+/**
+ * The peer figure: RL Zoo's published agent for the same algorithm and task (rl-baselines3-zoo
+ * benchmark.md, "Performance of trained agents": one trained agent each, so one seed, evaluated
+ * deterministically over about 150k steps). The zoo ran Gym's LunarLander(Continuous)-v2, which
+ * Gymnasium 1.0 renamed v3 after bug fixes.
+ */
+export const ZOO_TRAINED_AGENTS: Record<string, { env: string; meanReturn: number; stdReturn: number; steps: string }> = {
+  'dqn/CartPole-v1': { env: 'CartPole-v1', meanReturn: 500.0, stdReturn: 0.0, steps: '50k' },
+  'dqn/LunarLander-v3': { env: 'LunarLander-v2', meanReturn: 154.382, stdReturn: 79.241, steps: '100k' },
+  'ppo/CartPole-v1': { env: 'CartPole-v1', meanReturn: 500.0, stdReturn: 0.0, steps: '100k' },
+  'ppo/LunarLander-v3': { env: 'LunarLander-v2', meanReturn: 242.119, stdReturn: 31.823, steps: '1M' },
+  'ppo/Pendulum-v1': { env: 'Pendulum-v1', meanReturn: -172.225, stdReturn: 104.159, steps: '100k' },
+  'a2c/CartPole-v1': { env: 'CartPole-v1', meanReturn: 500.0, stdReturn: 0.0, steps: '500k' },
+  'a2c/LunarLander-v3': { env: 'LunarLander-v2', meanReturn: 155.751, stdReturn: 80.419, steps: '200k' },
+  'a2c/Pendulum-v1': { env: 'Pendulum-v1', meanReturn: -162.965, stdReturn: 103.21, steps: '1M' },
+  'ddpg/Pendulum-v1': { env: 'Pendulum-v1', meanReturn: -152.099, stdReturn: 94.282, steps: '20k' },
+  'ddpg/LunarLanderContinuous-v3': { env: 'LunarLanderContinuous-v2', meanReturn: 230.217, stdReturn: 92.372, steps: '300k' },
+  'ddpg/MountainCarContinuous-v0': { env: 'MountainCarContinuous-v0', meanReturn: 93.512, stdReturn: 0.048, steps: '300k' },
+  'td3/Pendulum-v1': { env: 'Pendulum-v1', meanReturn: -151.855, stdReturn: 90.227, steps: '20k' },
+  'td3/LunarLanderContinuous-v3': { env: 'LunarLanderContinuous-v2', meanReturn: 207.451, stdReturn: 67.562, steps: '300k' },
+  'td3/MountainCarContinuous-v0': { env: 'MountainCarContinuous-v0', meanReturn: 93.483, stdReturn: 0.075, steps: '300k' },
+  'sac/Pendulum-v1': { env: 'Pendulum-v1', meanReturn: -156.995, stdReturn: 88.714, steps: '20k' },
+  'sac/LunarLanderContinuous-v3': { env: 'LunarLanderContinuous-v2', meanReturn: 260.39, stdReturn: 65.467, steps: '500k' },
+  'sac/MountainCarContinuous-v0': { env: 'MountainCarContinuous-v0', meanReturn: 94.679, stdReturn: 1.134, steps: '50k' },
 };
 
 /**
@@ -246,6 +272,8 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   const within = budget ?? results[0]?.summary.totalSteps;
   console.log(`\n${algo} ${env}: ${passed} of ${results.length} seeds' best policies reach mean return >= ${threshold} on fresh seeds within ${within} steps (${finalText})`);
   console.log(`best, fresh seeds: ${results.map((r) => r.fresh.meanReturn.toFixed(1)).join(', ')}`);
+  const peer = ZOO_TRAINED_AGENTS[`${algo}/${env}`];
+  if (peer) console.log(`peer: RL Zoo's trained ${algo} agent on ${peer.env}, ${peer.steps} steps (one seed): ${peer.meanReturn.toFixed(1)} ± ${peer.stdReturn.toFixed(1)}`);
   console.log(`final:             ${results.map((r) => r.summary.finalEvaluation?.meanReturn.toFixed(1) ?? `stopped at ${r.summary.steps}`).join(', ')}`);
   console.log(`wall ${((performance.now() - t0) / 1000).toFixed(0)} s with ${parallel} parallel runs on ${os.cpus().length} x ${os.cpus()[0]?.model}; node ${process.version}`);
   return results;

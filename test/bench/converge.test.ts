@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { convergeWorker, type ConvergeJob } from '../../bench/converge.js';
+import { convergeWorker, ZOO_TRAINED_AGENTS, type ConvergeJob } from '../../bench/converge.js';
+import { getAgentRegistration } from '../../src/agents/registry.js';
 
 const job: ConvergeJob = { algo: 'ppo', env: 'CartPole-v1', seed: 0, steps: 2048, evalEvery: 1024, config: {} };
 const dirs: string[] = [];
@@ -89,5 +90,12 @@ describe('convergeWorker', () => {
 
     await expect(convergeWorker({ ...job, budget: 1000 })).rejects.toThrow(/budget: got 1000, expected a multiple of the evaluation period \(1024\)/);
     await expect(convergeWorker({ ...job, budget: 2048 })).rejects.toThrow(/below the run's 2048 steps/);
+  });
+
+  it("names RL Zoo's figures only for algorithms and tasks Kairos has a preset for", () => {
+    for (const key of Object.keys(ZOO_TRAINED_AGENTS)) {
+      const [algo, env] = key.split('/');
+      expect(getAgentRegistration(algo).presets?.[env], key).toBeDefined();
+    }
   });
 });
