@@ -132,6 +132,16 @@ async function bestLoggedUpTo(runDir: string, step: number): Promise<number> {
   return best;
 }
 
+/** The run's own step count (`--steps`, else the preset's); throws if the job's budget does not fit it. */
+function checkedRunSteps(job: ConvergeJob): number {
+  const totalSteps = job.steps ?? getAgentRegistration(job.algo).presets?.[job.env]?.totalSteps ?? 100_000;
+  const b = job.budget;
+  if (b !== undefined && !(Number.isInteger(b) && b > 0 && b % job.evalEvery === 0 && b < totalSteps)) {
+    throw new Error(`budget: got ${b}, expected a multiple of the evaluation period (${job.evalEvery}) below the run's ${totalSteps} steps`);
+  }
+  return totalSteps;
+}
+
 /** Trains and evaluates one seed (in a child process). */
 export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> {
   preferFusedFma(); // as `kairos train`
@@ -143,10 +153,7 @@ export async function convergeWorker(job: ConvergeJob): Promise<ConvergeResult> 
     const done = JSON.parse(await fs.readFile(path.join(runDir, RESULT_FILE), 'utf8')) as ConvergeResult;
     return { ...done, reused: true };
   }
-  const totalSteps = job.steps ?? preset?.totalSteps ?? 100_000;
-  if (job.budget !== undefined && !(Number.isInteger(job.budget) && job.budget > 0 && job.budget % job.evalEvery === 0 && job.budget < totalSteps)) {
-    throw new Error(`budget: got ${job.budget}, expected a multiple of the evaluation period (${job.evalEvery}) below the run's ${totalSteps} steps`);
-  }
+  const totalSteps = checkedRunSteps(job);
   const last = keep ? (await listCheckpoints(runDir).catch(() => [])).at(-1) : undefined;
   const stop = job.stopAt !== undefined || job.budget !== undefined ? new AbortController() : null;
   let stoppedBy: ConvergeResult['stoppedBy'];
@@ -237,9 +244,11 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   const t0 = performance.now();
   const results: ConvergeResult[] = [];
   const queue = [...seeds];
+  const jobFor = (seed: number): ConvergeJob => ({ algo, env, seed, steps, evalEvery, config, ...(stopAtThreshold ? { stopAt: threshold } : {}), ...(runsDir ? { runsDir } : {}), ...(budget !== undefined ? { budget } : {}) });
+  checkedRunSteps(jobFor(seeds[0] ?? 0)); // fail fast on a budget that does not fit
   const runOne = (seed: number): Promise<ConvergeResult> =>
     new Promise((resolve, reject) => {
-      const job: ConvergeJob = { algo, env, seed, steps, evalEvery, config, ...(stopAtThreshold ? { stopAt: threshold } : {}), ...(runsDir ? { runsDir } : {}), ...(budget !== undefined ? { budget } : {}) };
+      const job = jobFor(seed);
       const child = fork(self, ['--worker', JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       let got: ConvergeResult | null = null;
       child.on('message', (m) => (got = m as ConvergeResult));
@@ -264,8 +273,8 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   results.sort((a, b) => a.seed - b.seed);
   const passed = results.filter((r) => r.fresh.meanReturn >= threshold).length;
   const passedFinal = results.filter((r) => (r.summary.finalEvaluation?.meanReturn ?? -Infinity) >= threshold).length;
-  const atThreshold = results.filter((r) => r.summary.finalEvaluation === null && stopReason(r) !== 'judging budget reached').length;
-  const atBudget = results.filter((r) => r.summary.finalEvaluation === null).length - atThreshold;
+  const atBudget = results.filter((r) => r.summary.finalEvaluation === null && r.stoppedBy === 'budget').length;
+  const atThreshold = results.filter((r) => r.summary.finalEvaluation === null).length - atBudget;
   const ended = [atThreshold ? `${atThreshold} stopped at the confirmed threshold` : '', atBudget ? `${atBudget} stopped at the ${budget}-step budget, run length ${results[0]?.summary.totalSteps}` : ''].filter(Boolean);
   const ran = results.length - atThreshold - atBudget;
   const finalText = [...(ran > 0 ? [`final policy: ${passedFinal} of ${ran}`] : []), ...ended].join('; ');
@@ -279,12 +288,22 @@ export async function converge(argv: string[], defaultAlgo?: string): Promise<Co
   return results;
 }
 
+/** {@link converge} for a command line: a bad flag prints its message, not a stack trace, and exits 2. */
+export async function convergeCli(argv: string[], defaultAlgo?: string): Promise<void> {
+  try {
+    await converge(argv, defaultAlgo);
+  } catch (err) {
+    console.error(`converge: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 2;
+  }
+}
+
 // Entry point: a worker when forked, else the benchmark itself.
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   if (process.argv[2] === '--worker') {
     const result = await convergeWorker(JSON.parse(process.argv[3]) as ConvergeJob);
     process.send?.(result);
   } else {
-    await converge(process.argv);
+    await convergeCli(process.argv);
   }
 }

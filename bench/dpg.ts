@@ -23,7 +23,7 @@ import { Td3Agent } from '../src/agents/dpg/td3.js';
 import { Box } from '../src/core/spaces.js';
 import { initTensorBackend, isFusedFma, preferFusedFma } from '../src/tensor/index.js';
 import { startRun } from '../src/train/run.js';
-import { arg, converge } from './converge.js';
+import { arg, convergeCli } from './converge.js';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -110,9 +110,9 @@ async function speed(): Promise<void> {
 }
 
 const mode = process.argv[2];
-if (mode === 'converge') await converge(process.argv, 'td3');
+if (mode === 'converge') await convergeCli(process.argv, 'td3');
 else if (mode === 'speed') await speed();
 else {
-  console.error('usage: npx tsx bench/dpg.ts converge --algo td3|sac|ddpg --env <id> [--seeds 0,1,2,3,4] [--steps N] [--parallel 2] [--eval-every N] [--config JSON] | speed [--steps N]');
+  console.error('usage: npx tsx bench/dpg.ts converge --algo td3|sac|ddpg --env <id> [--seeds 0,1,2,3,4] [--steps N] [--parallel 2] [--eval-every N] [--config JSON] [--stop-at-threshold] [--runs-dir DIR] [--budget N] | speed [--steps N]');
   process.exit(2);
 }

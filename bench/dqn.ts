@@ -18,7 +18,7 @@ import { DQN_PRESETS } from '../src/agents/dqn/presets.js';
 import { Box, Discrete } from '../src/core/spaces.js';
 import { initTensorBackend, isFusedFma, preferFusedFma } from '../src/tensor/index.js';
 import { startRun } from '../src/train/run.js';
-import { converge } from './converge.js';
+import { convergeCli } from './converge.js';
 
 const PEER_LOOP = 'Stable-Baselines3 DQN, CartPole preset (256-256, batch 64), 2-core CPU: ~1,100 steps/s';
 const PEER_UPDATE = 'PyTorch, one thread: ~3 ms per DQN update of an 8-256-256-4 net at batch 128';
@@ -100,7 +100,7 @@ async function speed(): Promise<void> {
 }
 
 const mode = process.argv[2];
-if (mode === 'converge') await converge(process.argv, 'dqn');
+if (mode === 'converge') await convergeCli(process.argv, 'dqn');
 else if (mode === 'speed') await speed();
 else {
   console.error('usage: npx tsx bench/dqn.ts converge --env <id> [--seeds 0,1,2,3,4] [--steps N] [--parallel 2] | speed');

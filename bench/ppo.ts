@@ -35,7 +35,7 @@ import { Box, Discrete } from '../src/core/spaces.js';
 import { makeSyntheticBandit } from '../src/ope/synthetic.js';
 import { initTensorBackend } from '../src/tensor/index.js';
 import { startRun } from '../src/train/run.js';
-import { converge } from './converge.js';
+import { convergeCli } from './converge.js';
 
 /** Issue 4's thresholds (Pendulum-v1: −250 for PPO). */
 const PPO_THRESHOLDS: Record<string, number> = { 'CartPole-v1': 475, 'LunarLander-v3': 200, 'Pendulum-v1': -250 };
@@ -186,7 +186,7 @@ const mode = process.argv[2];
 if (mode === 'converge') {
   const env = arg('env', 'CartPole-v1') as string;
   const extra = arg('threshold') === undefined && PPO_THRESHOLDS[env] !== undefined ? ['--threshold', String(PPO_THRESHOLDS[env])] : [];
-  await converge([...process.argv, ...extra], 'ppo');
+  await convergeCli([...process.argv, ...extra], 'ppo');
 }
 else if (mode === 'speed') await speed();
 else if (mode === 'offpolicy') await offpolicy();
