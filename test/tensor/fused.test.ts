@@ -363,6 +363,37 @@ describe('fused kernels on wasm', () => {
       b.dispose();
     });
 
+    it.each(['relu', 'tanh'] as const)('frozen (%s): the same input gradient bit for bit, from a backward pass that computes it alone; the weights get none', (activation) => {
+      const rng = new Rng(14);
+      const net = new Mlp({ inputSize: 10, hiddenSizes: [40, 30], outputSize: 1, activation, init: 'torch', seed: 3 });
+      const x = tf.tensor2d(randn(16 * 10, rng), [16, 10]);
+      const f = (frozen: boolean) => (z: tf.Tensor) => tf.sum(tf.square(net.apply(z as tf.Tensor2D, { frozen }))) as tf.Scalar;
+      const full = tf.tidy(() => values(tf.grad(f(false))(x)));
+      const before = tf.memory().numTensors;
+      const outputs: number[] = [];
+      const original = tf.getKernel(MLP_BACKWARD_KERNEL, 'wasm');
+      if (original === undefined) throw new Error('no fused backward kernel');
+      tf.unregisterKernel(MLP_BACKWARD_KERNEL, 'wasm');
+      tf.registerKernel({ ...original, kernelFunc: (args) => {
+        const out = original.kernelFunc(args) as tf.TensorInfo[];
+        outputs.push(out.length);
+        return out;
+      } });
+      let frozenGrad: Float32Array;
+      try {
+        frozenGrad = tf.tidy(() => values(tf.grad(f(true))(x)));
+      } finally {
+        tf.unregisterKernel(MLP_BACKWARD_KERNEL, 'wasm');
+        tf.registerKernel(original);
+      }
+      expect(outputs).toEqual([1]); // dx alone, not dx + 3 kernels + 3 biases
+      expect(Array.from(frozenGrad)).toEqual(Array.from(full));
+      expect(tf.memory().numTensors).toBe(before);
+      expect(() => tf.variableGrads(() => f(true)(x), net.trainableVariables)).toThrow(/Cannot find a connection/);
+      tf.dispose(x);
+      net.dispose();
+    });
+
     it('weight gradients match central finite differences', () => {
       const rng = new Rng(12);
       const net = new Mlp({ inputSize: 3, hiddenSizes: [7], outputSize: 2, init: 'he', seed: 4 });
@@ -656,6 +687,25 @@ describe('fused kernels on cpu', () => {
   });
   afterAll(async () => {
     await useBackend('wasm');
+  });
+
+  it.each([
+    ['relu', [6, 5]],
+    ['tanh', [6, 5]],
+    ['elu', [6, 5]],
+    ['relu', [2, 3, 5]],
+  ] as const)('frozen (%s, input %j) gives the same input gradient layer by layer, and the weights none', (activation, shape) => {
+    const rng = new Rng(32);
+    const net = new Mlp({ inputSize: 5, hiddenSizes: [12, 9], outputSize: 2, activation, seed: 8 });
+    const x = tf.tensor(randn(shape.reduce((a, b) => a * b, 1), rng), [...shape]);
+    const f = (frozen: boolean) => (z: tf.Tensor) => tf.sum(tf.square(net.apply(z, { frozen }))) as tf.Scalar;
+    const full = tf.tidy(() => values(tf.grad(f(false))(x)));
+    const before = tf.memory().numTensors;
+    expect(Array.from(tf.tidy(() => values(tf.grad(f(true))(x))))).toEqual(Array.from(full));
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => tf.variableGrads(() => f(true)(x), net.trainableVariables)).toThrow(/Cannot find a connection/);
+    tf.dispose(x);
+    net.dispose();
   });
 
   it('are not used, and results still match the wasm reference within float tolerance', async () => {

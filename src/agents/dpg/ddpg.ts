@@ -315,7 +315,7 @@ export class DdpgAgent implements Agent {
     if (this.updates % c.policyDelay === 0) {
       const actorVars = this.actor.trainableVariables;
       // −mean Q_1(s, μ(s)): the gradient flows through the critic's input into the actor.
-      const ar = tf.variableGrads(() => deterministicActorLoss(this.critics.applyOne(0, obs, this.actor.apply(obs))), actorVars);
+      const ar = tf.variableGrads(() => deterministicActorLoss(this.critics.applyOne(0, obs, this.actor.apply(obs), { frozen: true })), actorVars);
       this.actorOptimizer.applyGradients(actorVars.map((v) => ({ name: v.name, tensor: ar.grads[v.name] })));
       tf.dispose(Object.values(ar.grads));
       actorLoss = ar.value;

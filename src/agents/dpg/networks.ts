@@ -93,17 +93,21 @@ export class QCritics extends ParamModule {
     this.nets = nets;
   }
 
-  /** Q_i(s, a) `[B, 1]` for every critic i; the caller owns the results. */
-  apply(obs: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor2D[] {
+  /**
+   * Q_i(s, a) `[B, 1]` for every critic i; the caller owns the results. `frozen` (in an
+   * actor's loss): the critics' weights are constants, gradients reach only s and a, and the
+   * backward pass skips the weight gradients nobody would use (see `Mlp.apply`).
+   */
+  apply(obs: tf.Tensor2D, actions: tf.Tensor2D, options: { frozen?: boolean } = {}): tf.Tensor2D[] {
     return tf.tidy(() => {
       const x = tf.concat([obs, actions], 1) as tf.Tensor2D;
-      return this.nets.map((net) => net.apply(x));
+      return this.nets.map((net) => net.apply(x, options));
     });
   }
 
-  /** Q_i(s, a) `[B, 1]` of critic `i` alone (TD3's actor loss uses the first). */
-  applyOne(i: number, obs: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => this.nets[i].apply(tf.concat([obs, actions], 1) as tf.Tensor2D));
+  /** Q_i(s, a) `[B, 1]` of critic `i` alone (TD3's actor loss uses the first); `frozen` as in {@link apply}. */
+  applyOne(i: number, obs: tf.Tensor2D, actions: tf.Tensor2D, options: { frozen?: boolean } = {}): tf.Tensor2D {
+    return tf.tidy(() => this.nets[i].apply(tf.concat([obs, actions], 1) as tf.Tensor2D, options));
   }
 }
 

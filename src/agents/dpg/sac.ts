@@ -245,7 +245,7 @@ export class SacAgent implements Agent {
       const dist = this.actor.distribution(obs);
       const sample = squashedGaussianSample(dist.mean, dist.logStd, epsT);
       logProb = tf.keep(sample.logProb);
-      return sacActorLoss(alpha, sample.logProb, minQ(this.critics.apply(obs, sample.actions)));
+      return sacActorLoss(alpha, sample.logProb, minQ(this.critics.apply(obs, sample.actions, { frozen: true })));
     }, actorVars);
     this.actorOptimizer.applyGradients(actorVars.map((v) => ({ name: v.name, tensor: ar.grads[v.name] })));
     tf.dispose(Object.values(ar.grads));

@@ -28,7 +28,7 @@ import { KairosError, parseWith } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { tf } from '../backend.js';
 import { type FusableLayer, type FusedActivation, activeWasmKernels, canFuseMlp, fusedMlpApply, fusedMlpPredict } from '../fused.js';
-import { ACTIVATIONS, Dense, INITS } from './dense.js';
+import { ACTIVATIONS, type Activation, Dense, INITS, activate } from './dense.js';
 import { ParamModule, ParameterSet } from './params.js';
 
 /** Config of {@link Mlp}; parsed with zod, errors name the field. */
@@ -71,6 +71,21 @@ export const MlpConfigSchema = z
 export type MlpConfig = z.input<typeof MlpConfigSchema>;
 /** {@link MlpConfig} with defaults applied. */
 export type ResolvedMlpConfig = z.output<typeof MlpConfigSchema>;
+
+/** The tfjs kernel each non-linear activation runs. */
+const ACTIVATION_KERNELS: Record<Exclude<Activation, 'linear'>, string> = { relu: tf.Relu, tanh: tf.Tanh, elu: tf.Elu };
+
+/**
+ * One input's gradient from whatever gradient is registered for `kernel`, handed the inputs
+ * (by name) and the output it saves, as the tape would.
+ */
+function registeredGradient(kernel: string, dy: tf.Tensor, inputs: Record<string, tf.Tensor>, output: tf.Tensor | null, attrs: Record<string, unknown>, wrt = 'x'): tf.Tensor {
+  const config = tf.getGradient(kernel);
+  if (config == null) throw new KairosError(`Mlp: no gradient is registered for ${kernel}`, 'unsupported');
+  const saved = (config.inputsToSave ?? []).map((name) => inputs[name]);
+  if (config.outputsToSave?.[0] && output) saved.push(output);
+  return config.gradFunc(dy, saved, attrs as unknown as tf.NamedAttrMap)[wrt]();
+}
 
 /** Multi-layer perceptron; see the module comment. */
 export class Mlp extends ParamModule {
@@ -119,10 +134,20 @@ export class Mlp extends ParamModule {
         : null;
   }
 
-  /** Forward pass; `x` is `[batch, inputSize]`. The caller owns the result. */
-  apply(x: tf.Tensor2D): tf.Tensor2D;
-  apply(x: tf.Tensor): tf.Tensor;
-  apply(x: tf.Tensor): tf.Tensor {
+  /**
+   * Forward pass; `x` is `[batch, inputSize]`. The caller owns the result.
+   *
+   * `frozen: true` treats the weights as constants: gradients flow to `x` only, and the fused
+   * backward pass skips the weight gradients (about half its work). For a network that sits on
+   * the gradient path but is not being trained by that loss, such as the critic in an
+   * actor's loss (Spinning Up's SAC and TD3 freeze their Q-networks there for the same reason).
+   *
+   * @example
+   * const actorLoss = () => tf.neg(tf.mean(critic.apply(tf.concat([obs, actor.apply(obs)], 1), { frozen: true })));
+   */
+  apply(x: tf.Tensor2D, options?: { frozen?: boolean }): tf.Tensor2D;
+  apply(x: tf.Tensor, options?: { frozen?: boolean }): tf.Tensor;
+  apply(x: tf.Tensor, options: { frozen?: boolean } = {}): tf.Tensor {
     this.params.assertAlive();
     if (x.shape[x.rank - 1] !== this.config.inputSize) {
       throw new KairosError(
@@ -130,12 +155,53 @@ export class Mlp extends ParamModule {
         'invalid_shape',
       );
     }
-    if (this.fusable !== null && canFuseMlp(x, this.fusable)) return fusedMlpApply(x as tf.Tensor2D, this.fusable);
+    if (this.fusable !== null && canFuseMlp(x, this.fusable)) return fusedMlpApply(x as tf.Tensor2D, this.fusable, options);
+    if (options.frozen) return this.applyFrozen(x);
+    return this.applyLayers(x);
+  }
+
+  private applyLayers(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       let h: tf.Tensor = x;
       for (const layer of this.layers) h = layer.apply(h);
       return h;
     });
+  }
+
+  /**
+   * Layer by layer with the weights as constants: a custom gradient for x alone that runs, per
+   * layer from the last, the registered gradients of the layer's activation and of its matMul
+   * (for the matMul's first input only), so the numbers are those of the ordinary tape.
+   */
+  private applyFrozen(x: tf.Tensor): tf.Tensor {
+    const inShape = x.shape;
+    const op = tf.customGrad((...args: unknown[]) => {
+      const [input, save] = args as [tf.Tensor, (tensors: tf.Tensor[]) => void];
+      // Saved per layer: its input, pre-activation and output (what the gradients may ask for).
+      const saved: tf.Tensor[] = [];
+      let h = input.rank === 2 ? input : tf.reshape(input, [-1, this.config.inputSize]);
+      for (const layer of this.layers) {
+        const z = layer.bias ? tf.add(tf.matMul(h as tf.Tensor2D, layer.kernel as tf.Tensor2D), layer.bias) : tf.matMul(h as tf.Tensor2D, layer.kernel as tf.Tensor2D);
+        const y = activate(z, layer.activation);
+        saved.push(h, z, y);
+        h = y;
+      }
+      save(saved);
+      return {
+        value: input.rank === 2 ? h : tf.reshape(h, [...inShape.slice(0, -1), h.shape[1] as number]),
+        gradFunc: (dy: tf.Tensor, kept: tf.Tensor[]) => {
+          let g = dy.rank === 2 ? dy : tf.reshape(dy, [-1, this.config.outputSize]);
+          for (let l = this.layers.length - 1; l >= 0; l--) {
+            const [hIn, z, y] = kept.slice(3 * l, 3 * l + 3);
+            const activation = this.layers[l].activation;
+            if (activation !== 'linear') g = registeredGradient(ACTIVATION_KERNELS[activation], g, { x: z }, y, {});
+            g = registeredGradient(tf.BatchMatMul, g, { a: hIn, b: this.layers[l].kernel }, null, { transposeA: false, transposeB: false }, 'a');
+          }
+          return g.rank === inShape.length ? g : tf.reshape(g, inShape);
+        },
+      };
+    });
+    return op(x);
   }
 
   /**

@@ -37,10 +37,14 @@ describe('deterministic policy gradient', () => {
     const critics = new QCritics(3, 2, 1, spec, rng);
     const obsData = Float32Array.from({ length: 4 * 3 }, () => rng.normal());
     const obs = tf.tensor2d(obsData, [4, 3]);
-    const lossOf = () => tf.tidy(() => deterministicActorLoss(critics.applyOne(0, obs, actor.apply(obs))));
+    // The agents freeze the critic in the actor's loss: the same gradient, without the critic's.
+    const lossOf = (frozen = true) => tf.tidy(() => deterministicActorLoss(critics.applyOne(0, obs, actor.apply(obs), { frozen })));
     const vars = actor.trainableVariables;
-    const { value, grads } = tf.variableGrads(lossOf, vars);
+    const { value, grads } = tf.variableGrads(() => lossOf(), vars);
     value.dispose();
+    const unfrozen = tf.variableGrads(() => lossOf(false), vars);
+    for (const v of vars) expect(Array.from(grads[v.name].dataSync()), v.name).toEqual(Array.from(unfrozen.grads[v.name].dataSync()));
+    tf.dispose([unfrozen.value, ...Object.values(unfrozen.grads)]);
     // Central differences in float64 arithmetic on float32 weights: perturb each weight, recompute J.
     const h = 1e-2;
     let checked = 0;
