@@ -16,7 +16,7 @@
  * - Observations returned by `reset`/`step` belong to the caller: an env never mutates
  *   one it has returned.
  *
- * Conventions shared across Kairos (see ROADMAP "Shapes to keep in mind"):
+ * Conventions shared across Kairos (see docs/roadmap.md, "Shapes every part keeps"):
  * - `info.actionMask`: for discrete actions, a `Uint8Array` of length n, 1 = allowed.
  * - `info.rewardVector`: named reward components next to the scalar reward,
  *   e.g. `{ revenue: 0.3, engagement: -0.1 }`.

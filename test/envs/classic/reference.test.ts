@@ -1,9 +1,10 @@
 /**
- * Replays Gymnasium's own classic-control trajectories (`shared/reference/
+ * Replays Gymnasium's own classic-control trajectories (`test/fixtures/gymnasium/
  * classic-control-gymnasium.json`, recorded from the unwrapped Gymnasium envs with the
- * state set directly after reset) and checks every observation, reward and termination
+ * state set directly after reset; provenance in that folder's README.md) and checks every observation, reward and termination
  * flag to within 1e-5, absolute or relative, whichever is larger.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import '../../../src/envs/builtin.js';
@@ -23,9 +24,11 @@ interface ReferenceCase {
   steps: ReferenceStep[];
 }
 
-// test/envs/classic -> repo root (/work/main) -> its parent, which holds shared/.
-const REFERENCE_URL = new URL('../../../../shared/reference/classic-control-gymnasium.json', import.meta.url);
-const reference = JSON.parse(readFileSync(REFERENCE_URL, 'utf8')) as { source: string; cases: ReferenceCase[] };
+const REFERENCE_URL = new URL('../../fixtures/gymnasium/classic-control-gymnasium.json', import.meta.url);
+// The fixture's checksum, as recorded in its README: a truncated or edited file fails loudly.
+const REFERENCE_SHA256 = 'ba2f4dcaf96b442a04778ac543f931ed5db8ca8ae895f15bd9558d8119654b9c';
+const referenceBytes = readFileSync(REFERENCE_URL);
+const reference = JSON.parse(referenceBytes.toString('utf8')) as { source: string; cases: ReferenceCase[] };
 const TOL = 1e-5;
 
 function close(received: number, expected: number): boolean {
@@ -33,6 +36,10 @@ function close(received: number, expected: number): boolean {
 }
 
 describe('classic control matches Gymnasium reference trajectories', () => {
+  it('reads the fixture it was written against (SHA-256)', () => {
+    expect(createHash('sha256').update(referenceBytes).digest('hex')).toBe(REFERENCE_SHA256);
+  });
+
   it('has cases for every classic-control env', () => {
     const ids = new Set(reference.cases.map((c) => c.env));
     for (const id of ['CartPole-v1', 'MountainCar-v0', 'MountainCarContinuous-v0', 'Acrobot-v1', 'Pendulum-v1']) {
