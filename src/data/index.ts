@@ -15,4 +15,6 @@ export * from './timeline.js';
 export * from './target-policy.js';
 export * from './ope-data.js';
 export * from './evaluate.js';
+export * from './report-index.js';
+export * from './report-chart.js';
 export * from './simulate.js';

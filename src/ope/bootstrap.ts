@@ -297,6 +297,7 @@ export function intervalFromReplicates(
   const [lower, upper] = opts.method === 'percentile' ? [qLo, qHi] : [2 * estimate - qHi, 2 * estimate - qLo];
   return {
     estimate,
+    dropped: replicates.length - finite.length,
     lower,
     upper,
     alpha: opts.alpha,
@@ -383,8 +384,8 @@ export function bootstrapEstimator(
 
 /** Strips the replicates off a bootstrap result, for attaching to an estimate. */
 export function toInterval(result: BootstrapResult): Interval {
-  const { lower, upper, alpha, method, resamples, seed, stderr } = result;
-  return { lower, upper, alpha, method, resamples, seed, stderr };
+  const { lower, upper, alpha, method, resamples, seed, stderr, dropped } = result;
+  return { lower, upper, alpha, method, resamples, seed, stderr, dropped };
 }
 
 /**

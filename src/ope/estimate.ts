@@ -33,8 +33,15 @@ export interface Interval {
   method: 'percentile' | 'basic';
   resamples: number;
   seed: number;
-  /** Standard deviation of the bootstrap replicates. */
+  /** Standard deviation of the finite bootstrap replicates. */
   stderr: number;
+  /**
+   * Resamples whose replicate was not finite (e.g. no episode with non-zero weight): the
+   * interval and stderr come from the others only, and the report shows this count.
+   */
+  dropped: number;
+  /** The bounds were intersected with the achievable value range (see range.ts). */
+  clippedToRange?: boolean;
 }
 
 /** The result of one estimator on one dataset. */
@@ -105,6 +112,18 @@ export function termsValue(terms: SampleTerms): number {
 export function deltaMethodStderr(terms: SampleTerms): number {
   const n = terms.n;
   if (n < 2) return NaN;
+  const psi = influences(terms);
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += psi[i] * psi[i];
+  return Math.sqrt(ss / (n * (n - 1)));
+}
+
+/**
+ * Influence ψ_i = ∇f(m)·(x_i − m) of every sample on the estimate (see
+ * {@link deltaMethodStderr}): which episodes or rows drive it, for failure reports.
+ */
+export function influences(terms: SampleTerms): Float64Array {
+  const n = terms.n;
   const c = terms.columns.length;
   const sums = columnSums(terms);
   const means = sums.map((s) => s / n);
@@ -127,13 +146,13 @@ export function deltaMethodStderr(terms: SampleTerms): number {
     const down = terms.combine(probe, n);
     grad[k] = Number.isFinite(up) && Number.isFinite(down) ? (up - down) / (2 * h) : 0;
   }
-  let ss = 0;
+  const psi = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    let psi = 0;
-    for (let k = 0; k < c; k++) if (grad[k] !== 0) psi += grad[k] * (terms.columns[k][i] - means[k]);
-    ss += psi * psi;
+    let v = 0;
+    for (let k = 0; k < c; k++) if (grad[k] !== 0) v += grad[k] * (terms.columns[k][i] - means[k]);
+    psi[i] = v;
   }
-  return Math.sqrt(ss / (n * (n - 1)));
+  return psi;
 }
 
 /** Weight statistics of a set of importance weights. */

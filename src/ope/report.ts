@@ -14,7 +14,9 @@
  * console.log(renderMarkdown(report));
  */
 import { ValidationError } from '../core/errors.js';
-import type { Estimate, SampleTerms } from './estimate.js';
+import { influences, type Estimate, type Interval, type SampleTerms } from './estimate.js';
+import { inRange, valueRange, type ValueRange } from './range.js';
+import { supportDiagnostics, type SupportDiagnostics } from './support.js';
 import {
   bootstrapEstimator,
   resolveBootstrapOptions,
@@ -22,8 +24,8 @@ import {
   type BootstrapOptions,
 } from './bootstrap.js';
 import type { BanditEstimator, RewardModel } from './bandit/estimator.js';
-import { discountedReturns, type QModel, type SequentialEstimator } from './sequential/estimator.js';
-import { isEpisodic, type BanditDataset, type EpisodicDataset } from './types.js';
+import { discountedReturns, trajectoryWeights, type QModel, type SequentialEstimator } from './sequential/estimator.js';
+import { importanceRatios, isEpisodic, type BanditDataset, type EpisodicDataset } from './types.js';
 
 /** Options of {@link buildOpeReport}. */
 export interface OpeReportOptions {
@@ -33,12 +35,42 @@ export interface OpeReportOptions {
   qModel?: QModel;
   /** Bootstrap settings, or false for no intervals. `workers` > 1 spreads the Poisson kernel over threads. */
   bootstrap?: (BootstrapOptions & { workers?: number }) | false;
+  /**
+   * Horizon of the achievable range every estimate is checked against (default the longest
+   * logged episode; see range.ts).
+   */
+  horizon?: number;
+  /**
+   * How the model (q̂ or Q̂) was fitted, if it is known to be unusable: estimators that need
+   * it are then reported as failures with these reasons instead of running on it.
+   */
+  modelSummary?: ModelSummary;
+}
+
+/** What a report says of the fitted model. JSON-safe. */
+export interface ModelSummary {
+  /** e.g. `linear FQE, 2-fold cross-fitted`. */
+  description: string;
+  status: 'ok' | 'unusable';
+  /** Why it is unusable (empty when ok). */
+  problems: string[];
+  /** Share of the model's predictions clipped to the achievable range. */
+  clippedFraction: number;
+  /** Ridge penalty or pseudo-counts, when the model has one. */
+  lambda?: number;
+  iterations?: number;
 }
 
 /** One estimator's line in a report. */
 export interface ReportEntry extends Estimate {
   /** Value (and interval) divided by the logging policy's value. */
   normalised: { value: number; lower?: number; upper?: number };
+  /**
+   * `failed` when the value is not finite, lies outside the achievable range, or rests on an
+   * unusable model: the value must not be read as an estimate; `failure` says why.
+   */
+  status: 'ok' | 'failed';
+  failure?: string;
 }
 
 /** The result of {@link buildOpeReport}. JSON-safe. */
@@ -52,6 +84,14 @@ export interface OpeReport {
   loggingPolicyValue: { value: number; stderr: number; description: string };
   estimates: ReportEntry[];
   bootstrap: { resamples: number; alpha: number; seed: number; method: 'percentile' | 'basic' } | null;
+  /** The range any true value lies in, which every estimate is checked against. */
+  range: ValueRange;
+  /** How well the log supports the target policy (effective sample sizes and a verdict). */
+  support: SupportDiagnostics;
+  /** The fitted model's state, when one was used. */
+  model: ModelSummary | null;
+  /** Number of estimates with status `failed`. */
+  failures: number;
 }
 
 function meanAndStderr(xs: Float64Array | number[]): { value: number; stderr: number } {
@@ -106,12 +146,20 @@ export async function buildOpeReport(
   const boot = options.bootstrap === false ? null : (options.bootstrap ?? {});
   const { workers, ...bootRest } = boot ?? {};
   const bootOpts = boot ? resolveBootstrapOptions(bootRest) : null;
+  const range = valueRange(data, options.horizon !== undefined ? { horizon: options.horizon } : {});
+  const modelSummary = options.modelSummary ?? null;
   const estimates: ReportEntry[] = [];
   for (const estimator of estimators) {
+    const needsModel = 'requiresQModel' in estimator ? estimator.requiresQModel : (estimator as BanditEstimator).requiresRewardModel;
+    if (needsModel && modelSummary?.status === 'unusable') {
+      estimates.push(failedEntry(estimator.name, data, `rests on the ${modelSummary.description}, which is unusable: ${modelSummary.problems.join('; ')}`));
+      continue;
+    }
     const run = estimator.estimate as (d: typeof data, m?: typeof model) => Estimate;
+    const terms = estimator.terms as ((d: typeof data, m?: typeof model) => SampleTerms) | undefined;
     const est = run(data, model);
-    if (bootOpts) {
-      const terms = estimator.terms as ((d: typeof data, m?: typeof model) => SampleTerms) | undefined;
+    const failure = checkEstimate(est, range, data, terms ? () => terms(data, model) : undefined);
+    if (bootOpts && !failure) {
       // The worker-thread bootstrap is Node-only: load it only when asked for, so the report
       // itself stays usable in a browser bundle.
       const result =
@@ -123,9 +171,16 @@ export async function buildOpeReport(
               model,
               bootOpts,
             );
-      est.interval = toInterval(result);
+      // An interval needs at least two finite replicates; otherwise none is shown, and why.
+      if (result.replicates.length - result.dropped >= 2) est.interval = clipInterval(toInterval(result), range);
+      else est.details = { ...est.details, intervalDropped: result.dropped };
     }
-    estimates.push({ ...est, normalised: normalise(est, logging.value) });
+    estimates.push({
+      ...est,
+      normalised: failure ? { value: NaN } : normalise(est, logging.value),
+      status: failure ? 'failed' : 'ok',
+      ...(failure ? { failure } : {}),
+    });
   }
   return {
     kind: episodic ? 'sequential' : 'bandit',
@@ -137,8 +192,96 @@ export async function buildOpeReport(
     bootstrap: bootOpts
       ? { resamples: bootOpts.resamples, alpha: bootOpts.alpha, seed: bootOpts.seed, method: bootOpts.method }
       : null,
+    range,
+    support: supportDiagnostics(data),
+    model: modelSummary,
+    failures: estimates.filter((e) => e.status === 'failed').length,
   };
 }
+
+/** A report line for an estimator that could not run or whose value cannot be true. */
+function failedEntry(name: string, data: BanditDataset | EpisodicDataset, failure: string): ReportEntry {
+  const n = isEpisodic(data) ? (data as EpisodicDataset).numEpisodes : (data as BanditDataset).n;
+  return {
+    estimator: name,
+    value: NaN,
+    stderr: NaN,
+    n,
+    diagnostics: { meanWeight: NaN, maxWeight: NaN, minWeight: NaN, ess: NaN, essFraction: NaN },
+    normalised: { value: NaN },
+    status: 'failed',
+    failure,
+  };
+}
+
+/**
+ * Why an estimate cannot be presented (null when it can): a non-finite value, or one outside
+ * the achievable range, with the samples and weights that caused it.
+ */
+export function checkEstimate(
+  est: Estimate,
+  range: ValueRange,
+  data: BanditDataset | EpisodicDataset,
+  terms?: () => SampleTerms,
+): string | null {
+  const problems = est.details?.problems;
+  if (Array.isArray(problems) && problems.length) return `its model is unusable: ${problems.join('; ')}`;
+  const finite = Number.isFinite(est.value);
+  if (finite && inRange(est.value, range)) return null;
+  const unit = isEpisodic(data) ? 'episode' : 'row';
+  const what = finite
+    ? `value ${fmt(est.value)} lies outside the achievable range [${fmt(range.lower)}, ${fmt(range.upper)}] (${range.description})`
+    : `value is ${est.value}`;
+  return `${what}; ${blame(data, unit, finite, terms?.())}`;
+}
+
+/** Which samples and weights drive a bad value. */
+function blame(data: BanditDataset | EpisodicDataset, unit: string, finite: boolean, terms: SampleTerms | undefined): string {
+  const weights = isEpisodic(data) ? trajectoryWeights(data as EpisodicDataset) : importanceRatios(data);
+  let wMax = 0;
+  let iMax = -1;
+  let nonZero = 0;
+  for (let i = 0; i < weights.length; i++) {
+    if (weights[i] !== 0) nonZero++;
+    if (weights[i] > wMax) [wMax, iMax] = [weights[i], i];
+  }
+  const parts: string[] = [];
+  if (terms) {
+    let bad = 0;
+    let first = -1;
+    for (let i = 0; i < terms.n; i++) {
+      if (terms.columns.some((c) => !Number.isFinite(c[i]))) {
+        bad++;
+        if (first < 0) first = i;
+      }
+    }
+    if (bad > 0) parts.push(`${bad} ${unit}s have non-finite terms (first: ${unit} ${first})`);
+    else if (finite) {
+      const psi = influences(terms);
+      let top = 0;
+      let total = 0;
+      for (let i = 0; i < psi.length; i++) {
+        total += Math.abs(psi[i]);
+        if (Math.abs(psi[i]) > Math.abs(psi[top])) top = i;
+      }
+      if (total > 0) parts.push(`${unit} ${top} carries ${((Math.abs(psi[top]) / total) * 100).toFixed(1)}% of the estimate's influence`);
+    } else {
+      parts.push(nonZero === 0 ? `no ${unit} has a non-zero importance weight (0/0)` : 'the terms are finite but their combination is not');
+    }
+  }
+  parts.push(`${nonZero} of ${weights.length} ${unit}s have non-zero weight, largest weight ${fmt(wMax)}${iMax >= 0 ? ` (${unit} ${iMax})` : ''}`);
+  return parts.join('; ');
+}
+
+/** Intersects an interval with the achievable range: the truth lies in both. */
+function clipInterval(interval: Interval, range: ValueRange): Interval {
+  const lower = Math.max(interval.lower, range.lower);
+  const upper = Math.min(interval.upper, range.upper);
+  if (lower === interval.lower && upper === interval.upper) return interval;
+  return { ...interval, lower, upper, clippedToRange: true };
+}
+
+const fmt = (x: number) => formatNumber(x);
 
 /** Formats a number for a table: 4 decimals, or scientific when very large or small. */
 export function formatNumber(x: number | undefined): string {
@@ -149,9 +292,37 @@ export function formatNumber(x: number | undefined): string {
   return x.toFixed(4);
 }
 
+/** The interval cell: `[lo, hi]`, with the dropped resamples and range clipping noted. */
+export function formatInterval(e: ReportEntry): string {
+  if (e.status === 'failed') return '';
+  const dropped = e.details?.intervalDropped;
+  if (!e.interval) return typeof dropped === 'number' ? `none (${dropped} resamples not finite)` : '';
+  const notes = [
+    ...(e.interval.dropped ? [`${e.interval.dropped} of ${e.interval.resamples} resamples dropped`] : []),
+    ...(e.interval.clippedToRange ? ['clipped to range'] : []),
+  ];
+  return `[${formatNumber(e.interval.lower)}, ${formatNumber(e.interval.upper)}]${notes.length ? ` (${notes.join(', ')})` : ''}`;
+}
+
+/** The support lines of a report (Markdown list items, also fine as plain text). */
+export function supportLines(report: OpeReport): string[] {
+  const s = report.support;
+  const f = formatNumber;
+  const units = s.unit === 'episode' ? 'episodes' : 'rows';
+  const w = (x: SupportDiagnostics['trajectory']) =>
+    `ESS ${x.ess.toFixed(1)} (${(x.essFraction * 100).toFixed(2)}%), max weight ${f(x.maxWeight)}, non-zero ${(x.nonZeroFraction * 100).toFixed(1)}%`;
+  return [
+    `support: ${s.message}`,
+    `${s.unit === 'episode' ? 'trajectory' : 'per-row'} weights: ${w(s.trajectory)} of ${s.n} ${units}`,
+    ...(s.perDecision ? [`per-decision weights: ${w(s.perDecision)} of ${s.perDecision.samples} steps`] : []),
+    ...(s.smallData ? [`warning: only ${s.n} ${units} (fewer than ${s.thresholds.smallData}): intervals from so little data are themselves unreliable`] : []),
+  ];
+}
+
 /**
- * Renders a report as Markdown: a header with the logging policy's value and one table row
- * per estimator (value, stderr, interval, normalised value and interval, ESS, max weight).
+ * Renders a report as Markdown: a header with the logging policy's value, the achievable
+ * range, the log's support and the model, then one table row per estimator (value, stderr,
+ * interval, normalised value and interval, ESS, max weight) and the failures with their reasons.
  */
 export function renderMarkdown(report: OpeReport): string {
   const f = formatNumber;
@@ -161,22 +332,40 @@ export function renderMarkdown(report: OpeReport): string {
   lines.push(
     `- data: ${report.n} ${unit}, ${report.numActions} actions${report.gamma !== undefined ? `, γ = ${report.gamma}` : ''}`,
     `- logging policy value: ${f(report.loggingPolicyValue.value)} ± ${f(report.loggingPolicyValue.stderr)} (${report.loggingPolicyValue.description})`,
+    `- achievable range: [${f(report.range.lower)}, ${f(report.range.upper)}] (${report.range.description})`,
+    ...supportLines(report).map((l) => `- ${l}`),
   );
+  if (report.model) {
+    const m = report.model;
+    lines.push(
+      `- model: ${m.description}: ${m.status}${m.problems.length ? ` (${m.problems.join('; ')})` : ''}, ${(m.clippedFraction * 100).toFixed(1)}% of predictions clipped to the range${m.lambda !== undefined ? `, λ = ${f(m.lambda)}` : ''}`,
+    );
+  }
   if (report.bootstrap) {
     const b = report.bootstrap;
-    lines.push(`- intervals: ${b.method} bootstrap, ${b.resamples} resamples, ${Math.round((1 - b.alpha) * 1000) / 10}% level, seed ${b.seed}`);
+    lines.push(`- intervals: ${b.method} bootstrap, ${b.resamples} resamples, ${Math.round((1 - b.alpha) * 1000) / 10}% level, seed ${b.seed}; non-finite resamples are dropped and counted`);
   } else {
     lines.push('- intervals: none');
   }
   lines.push('');
-  lines.push('| estimator | value | stderr | interval | normalised | normalised interval | ESS | max weight |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| estimator | status | value | stderr | interval | normalised | normalised interval | ESS | max weight |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const e of report.estimates) {
-    const ci = e.interval ? `[${f(e.interval.lower)}, ${f(e.interval.upper)}]` : '';
-    const nci = e.normalised.lower !== undefined ? `[${f(e.normalised.lower)}, ${f(e.normalised.upper)}]` : '';
+    const failed = e.status === 'failed';
+    const nci = !failed && e.normalised.lower !== undefined ? `[${f(e.normalised.lower)}, ${f(e.normalised.upper)}]` : '';
+    const cell = (x: number) => (failed ? '-' : f(x));
     lines.push(
-      `| ${e.estimator} | ${f(e.value)} | ${f(e.stderr)} | ${ci} | ${f(e.normalised.value)} | ${nci} | ${f(e.diagnostics.ess)} | ${f(e.diagnostics.maxWeight)} |`,
+      `| ${e.estimator} | ${failed ? '**FAILED**' : 'ok'} | ${cell(e.value)} | ${cell(e.stderr)} | ${formatInterval(e)} | ${cell(e.normalised.value)} | ${nci} | ${f(e.diagnostics.ess)} | ${f(e.diagnostics.maxWeight)} |`,
     );
   }
+  const failed = report.estimates.filter((e) => e.status === 'failed');
+  if (failed.length) {
+    lines.push('', '## Failures', '', ...failed.map((e) => `- **${e.estimator}**: ${e.failure}`));
+  }
+  lines.push(
+    '',
+    'Columns: *normalised* = value ÷ the logging policy\'s value (above 1 reads "better than the logged traffic"); ' +
+      '*ESS* = Kish effective sample size (Σw)²/Σw² of the importance weights the estimator uses; *max weight* = the largest of them.',
+  );
   return lines.join('\n') + '\n';
 }

@@ -127,11 +127,16 @@ describe('evaluateLog', () => {
     expect(result.meta).toMatchObject({ kind: 'bandit', decisions: 4, episodes: 4, estimators: ['ips', 'dr'] });
     const [ipsEntry, drEntry] = result.report.estimates;
     expect(ipsEntry.value).toBeCloseTo(IPS_08, 12);
-    expect(ipsEntry.normalised.value).toBeCloseTo(IPS_08 / 1, 12); // logged mean reward = (1 + 0 + 2 + 1) / 4 = 1
-    expect(ipsEntry.interval).toBeDefined();
     const data = await readBanditData(store, policy);
     const { fitRewardModel } = await import('../../src/ope/index.js');
     expect(drEntry.value).toBeCloseTo(doublyRobust().estimate(data, fitRewardModel(data, { kind: 'tabular', folds: 2, seed: 0 })).value, 12);
+    // Both exceed the largest logged reward (2), which no policy's mean reward can: failures, with why.
+    expect(IPS_08).toBeGreaterThan(2);
+    expect(result.report.range).toMatchObject({ lower: 0, upper: 2 });
+    expect(ipsEntry).toMatchObject({ status: 'failed', normalised: { value: NaN } });
+    expect(ipsEntry.failure).toMatch(/^value 2\.0667 lies outside the achievable range \[0\.0000, 2\.0000\] \(rewards in \[0, 2\]\); row 2 carries 50\.0% of the estimate's influence; 4 of 4 rows have non-zero weight, largest weight 3\.2000 \(row 2\)$/);
+    expect(ipsEntry.interval).toBeUndefined();
+    expect(result.report.failures).toBe(2);
     await expect(evaluateLog(store, policy, { estimators: ['nope'] })).rejects.toThrow(/unknown bandit estimator "nope": expected one of dm, ips/);
     store.close();
   });
@@ -186,21 +191,35 @@ describe('kairos data and kairos ope', () => {
     writeFileSync(policy, JSON.stringify({ states: { '0': [0.8, 0.2], '1': [0.8, 0.2] } }));
     const outDir = join(dir, 'report');
     out = [];
-    expect(await kairos('ope', '--data', db, '--policy', policy, '--estimators', 'ips,snips,dm,dr', '--bootstrap', '30', '--seed', '3', '--model', 'tabular', '--out', outDir)).toBe(0);
+    const args = ['ope', '--data', db, '--policy', policy, '--estimators', 'ips,snips,dm,dr', '--bootstrap', '30', '--seed', '3', '--model', 'tabular', '--out', outDir];
+    // IPS (2.0667) exceeds the largest reward: a failure, so exit 3 unless accepted.
+    expect(await kairos(...args)).toBe(3);
+    expect(out.join('\n')).toMatch(/some estimates failed: exit code 3 \(pass --accept-failures to accept the rest\)/);
+    out = [];
+    expect(await kairos(...args, '--accept-failures')).toBe(0);
     const text = out.join('\n');
-    expect(text).toMatch(/bandit evaluation of .*target\.json over 4 rows; logging policy value 1\.0000/);
+    expect(text).toMatch(/bandit evaluation over 4 rows\ntarget policy: .*target\.json\nlogging policy value 1\.0000 ± 0\.4082; achievable range \[0\.0000, 2\.0000\]/);
+    expect(text).toMatch(/support: support too low: estimates rest on the model \(ESS 2\.3 of 4 rows; needs >= 30 and >= 1%\)/);
+    expect(text).toMatch(/warning: only 4 rows \(fewer than 100\)/);
     expect(text).toMatch(/estimator\s+value\s+95% interval\s+normalised\s+ESS/);
-    expect(text).toMatch(new RegExp(`ips\\s+${IPS_08.toFixed(4)}`));
+    expect(text).toMatch(/ips\s+FAILED/);
+    expect(text).toMatch(/FAILED ips: value 2\.0667 lies outside the achievable range/);
     const report = JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8'));
     expect(report).toMatchObject({ kind: 'bandit', decisions: 4, seed: 3, estimators: ['ips', 'snips', 'dm', 'dr'] });
     expect(report.report.estimates.map((e: { estimator: string }) => e.estimator)).toEqual(['ips', 'snips', 'dm', 'dr']);
     expect(report.report.estimates[0].value).toBeCloseTo(IPS_08, 12);
     expect(report.report.bootstrap).toMatchObject({ resamples: 30, seed: 3 });
-    expect(readFileSync(join(outDir, 'report.md'), 'utf8')).toContain('| ips | 2.0667 |');
+    expect(readFileSync(join(outDir, 'report.md'), 'utf8')).toContain('| ips | **FAILED** | - |');
     const html = readFileSync(join(outDir, 'report.html'), 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/<script|<link|src=|href=|https?:/);
+    expect(html).toContain('support too low: estimates rest on the model');
+    expect(html).toMatch(/<td class="failed" colspan="2">FAILED<\/td>/);
+    expect(html).toContain('Kish effective sample size');
+    const index = readFileSync(join(outDir, 'index.html'), 'utf8');
+    expect(index).toMatch(/<a href="report\.html">.*target\.json.*: report<\/a> <span class="failed">support too low[^<]*; 2 failed<\/span>/);
+    expect(index).toContain('<a href="report.json">');
     // Sequential: the per-state CSV table, episodes of the imported log.
     const seq = join(dir, 'seq.duckdb');
     const seqCsv = writeCsv(

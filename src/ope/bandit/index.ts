@@ -9,3 +9,6 @@ export * from './self-normalized-dr.js';
 export * from './switch-dr.js';
 export * from './dr-shrinkage.js';
 export * from './reward-model.js';
+export * from './subgaussian-ips.js';
+export * from './marginalized-ips.js';
+export * from './slope.js';

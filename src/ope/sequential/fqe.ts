@@ -19,7 +19,18 @@
  *
  * Iterated to convergence: stops when the largest change of Q (tabular) or of the Bellman
  * targets (linear) is below `tolerance` × max(1, largest value), or at `maxIterations`
- * (reported as `converged: false`; linear FQE can diverge off-policy).
+ * (reported as `converged: false`).
+ *
+ * Guards, because off-policy linear FQE can diverge (Baird's counterexample; the "deadly
+ * triad" of Sutton & Barto 2018, §11.3) and a table extrapolates nothing:
+ * - every Bellman target and prediction is clipped to the return range the log's rewards allow
+ *   from that step on (`../range.ts`): no iterate can run off to 1e57;
+ * - linear FQE's ridge strength is chosen (`lambda: 'auto'`, the default): 5-fold
+ *   cross-validation of the first iteration's regression (the reward) over a grid picks a
+ *   start, then the strength is raised tenfold until the fit converges with at most
+ *   {@link FQE_MAX_OUT_OF_RANGE} of its unclipped predictions outside the achievable range;
+ * - a fit that still fails is returned with `status: 'unusable'` and the reasons in `problems`:
+ *   estimates built on it are reported as failures, never as numbers.
  *
  * Not unbiased in general (a regression); with the tabular class it is consistent when every
  * (s, a) the target reaches is visited, and exact on deterministic MDPs with full coverage.
@@ -37,20 +48,40 @@ import { parseWith } from '../../core/errors.js';
 import type { Estimate } from '../estimate.js';
 import { choleskySolve, ridgeFactor } from '../linalg.js';
 import { assignFolds } from '../bandit/reward-model.js';
+import { clipQTable, stepRange, valueRange, type ValueRange } from '../range.js';
 import { contextIds, validateEpisodicDataset, type EpisodicDataset } from '../types.js';
-import { sequentialDiagnostics, type QModel, type SequentialEstimator } from './estimator.js';
+import { maxEpisodeLength, sequentialDiagnostics, type QModel, type SequentialEstimator } from './estimator.js';
 
 export const FqeOptions = z.object({
   kind: z.enum(['tabular', 'linear']).default('tabular'),
-  /** Pseudo-counts towards 0 (tabular) or ridge penalty (linear). Default 0 and 1e-3. */
-  lambda: z.number().min(0).optional(),
+  /**
+   * Pseudo-counts towards 0 (tabular; default 0) or ridge penalty (linear; default `auto`:
+   * cross-validated, then raised until the fit is stable; see the module comment).
+   */
+  lambda: z.union([z.number().min(0), z.literal('auto')]).optional(),
   maxIterations: z.number().int().min(1).default(1000),
   tolerance: z.number().positive().default(1e-9),
   /** Cross-fitting folds over episodes (1 = one model on every episode). */
   folds: z.number().int().min(1).max(255).default(1),
   seed: z.number().int().min(0).default(0),
+  /** Clip targets and predictions to the achievable return range (default true). */
+  clip: z.boolean().default(true),
+  /** Horizon of that range (default the longest logged episode; Infinity with γ < 1 for 1/(1 − γ)). */
+  horizon: z.number().min(1).optional(),
 });
 export type FqeOptions = z.input<typeof FqeOptions>;
+
+/** Largest share of unclipped predictions outside the achievable range for a usable fit. */
+export const FQE_MAX_OUT_OF_RANGE = 0.05;
+/**
+ * Largest last-iteration change of the targets, relative to their scale, that a fit which hit
+ * its iteration cap may still have: below it the iterate has settled for every purpose of an
+ * estimate (the default convergence tolerance, 1e-9, is far stricter); above it, it is still
+ * moving and is reported unusable.
+ */
+export const FQE_MAX_FINAL_CHANGE = 1e-4;
+/** Ridge strengths (× training steps per action) the automatic choice cross-validates. */
+export const FQE_LAMBDA_GRID = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10] as const;
 
 /** A fitted FQE model: Q̂ at every logged step, and the value estimate. */
 export interface FqeModel extends QModel {
@@ -66,6 +97,15 @@ export interface FqeModel extends QModel {
   readonly folds: number;
   /** Fold of each episode. */
   readonly foldOf: Uint8Array;
+  /** Ridge penalty (linear) or pseudo-counts (tabular) used. */
+  readonly lambda: number;
+  /** The range targets and predictions were clipped to (null with `clip: false`). */
+  readonly range: ValueRange | null;
+  /** Share of predictions that lay outside the range before clipping. */
+  readonly outOfRange: number;
+  /** `unusable` when the fit did not converge or extrapolates beyond the range; see `problems`. */
+  readonly status: 'ok' | 'unusable';
+  readonly problems: string[];
 }
 
 interface FitContext {
@@ -73,12 +113,21 @@ interface FitContext {
   /** 1 if the step is the last of its episode (no bootstrap term). */
   last: Uint8Array;
   gamma: number;
+  /** Per-step bounds of Q̂, or null (no clipping). */
+  bounds: { lower: Float64Array; upper: Float64Array } | null;
+  maxIterations: number;
+  tolerance: number;
 }
 
 interface FoldFit {
   iterations: number;
   converged: boolean;
+  /** Largest change of the last iteration, and the targets' scale max(1, max |y|). */
+  change: number;
+  scale: number;
 }
+
+const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
 
 /** Fits FQE and returns Q̂ for every logged step (cross-fitted when folds > 1). */
 export function fitFqe(data: EpisodicDataset, options: FqeOptions = {}): FqeModel {
@@ -91,25 +140,68 @@ export function fitFqe(data: EpisodicDataset, options: FqeOptions = {}): FqeMode
   const foldOf = assignFolds(numEpisodes, folds, opts.seed);
   const stepFold = new Uint8Array(numSteps);
   for (let e = 0; e < numEpisodes; e++) stepFold.fill(foldOf[e], data.episodeStarts[e], data.episodeStarts[e + 1]);
-  const ctx: FitContext = { data, last, gamma: data.gamma };
-  const qHat = new Float64Array(numSteps * k);
-  let iterations = 0;
-  let converged = true;
-  for (let f = 0; f < folds; f++) {
+  const range = opts.clip && numSteps > 0 ? valueRange(data, opts.horizon !== undefined ? { horizon: opts.horizon } : {}) : null;
+  const ctx: FitContext = {
+    data,
+    last,
+    gamma: data.gamma,
+    bounds: range ? stepRange(data, range) : null,
+    maxIterations: opts.maxIterations,
+    tolerance: opts.tolerance,
+  };
+  const masks = Array.from({ length: folds }, (_, f) => {
     const train = new Uint8Array(numSteps);
     const predict = new Uint8Array(numSteps);
     for (let j = 0; j < numSteps; j++) {
       train[j] = folds === 1 || stepFold[j] !== f ? 1 : 0;
       predict[j] = folds === 1 || stepFold[j] === f ? 1 : 0;
     }
-    const fit =
+    return { train, predict };
+  });
+  const fitAll = (lambda: number, maxIterations: number) => {
+    const qHat = new Float64Array(numSteps * k);
+    const fits = masks.map(({ train, predict }) =>
       opts.kind === 'tabular'
-        ? fitTabular(ctx, train, predict, qHat, opts.lambda ?? 0, opts.maxIterations, opts.tolerance)
-        : fitLinear(ctx, train, predict, qHat, opts.lambda ?? 1e-3, opts.maxIterations, opts.tolerance);
-    iterations = Math.max(iterations, fit.iterations);
-    converged &&= fit.converged;
+        ? fitTabular({ ...ctx, maxIterations }, train, predict, qHat, lambda)
+        : fitLinear({ ...ctx, maxIterations }, train, predict, qHat, lambda),
+    );
+    const fit = {
+      iterations: Math.max(...fits.map((f) => f.iterations)),
+      converged: fits.every((f) => f.converged),
+      change: Math.max(...fits.map((f) => f.change / f.scale)),
+      scale: 1,
+    };
+    return { qHat, lambda, ...fit, ...checkFittedQ(data, qHat, range, fit) };
+  };
+
+  let fit: ReturnType<typeof fitAll>;
+  if (opts.kind === 'linear' && (opts.lambda === undefined || opts.lambda === 'auto')) {
+    // Cross-validated start, then tenfold steps until stable (or the grid runs out).
+    const perAction = masks[0].train.reduce((s, v) => s + v, 0) / Math.max(1, k);
+    const grid = FQE_LAMBDA_GRID.map((c) => c * Math.max(1, perAction));
+    const start = grid.indexOf(crossValidatedLambda(ctx, grid, opts.seed));
+    // A stable finite-horizon fit converges within a few horizons; a slower one is not stable
+    // enough to trust and the next strength is tried.
+    const cap = Math.min(opts.maxIterations, Math.max(200, 4 * maxEpisodeLength(data)));
+    fit = fitAll(grid[start], cap);
+    for (let g = start + 1; g < grid.length && fit.problems.length > 0; g++) fit = fitAll(grid[g], cap);
+  } else {
+    fit = fitAll(typeof opts.lambda === 'number' ? opts.lambda : opts.kind === 'linear' ? 1e-3 : 0, opts.maxIterations);
   }
-  return { kind: opts.kind, qHat, ...targetValues(data, qHat), iterations, converged, folds, foldOf };
+  return {
+    kind: opts.kind,
+    qHat: fit.qHat,
+    ...targetValues(data, fit.qHat),
+    iterations: fit.iterations,
+    converged: fit.converged,
+    folds,
+    foldOf,
+    lambda: fit.lambda,
+    range,
+    outOfRange: fit.outOfRange,
+    status: fit.problems.length ? 'unusable' : 'ok',
+    problems: fit.problems,
+  };
 }
 
 /**
@@ -129,15 +221,41 @@ export function targetValues(data: EpisodicDataset, qHat: Float64Array): { vHat:
   return { vHat, value: numEpisodes ? value / numEpisodes : Number.NaN };
 }
 
-function fitTabular(
-  { data, last, gamma }: FitContext,
-  train: Uint8Array,
-  predict: Uint8Array,
+/** Writes a fold's raw predictions into Q̂ (clipping and its count come after every fold). */
+function writePredictions(data: EpisodicDataset, predict: Uint8Array, qHat: Float64Array, q: (j: number, a: number) => number): void {
+  const k = data.numActions;
+  for (let j = 0; j < data.numSteps; j++) if (predict[j]) for (let a = 0; a < k; a++) qHat[j * k + a] = q(j, a);
+}
+
+/**
+ * Clips a fitted Q̂ to the per-step range (in place) and lists what makes the fit unusable:
+ * non-convergence, non-finite values, too many predictions outside the range before clipping.
+ * Shared by tabular, linear and neural FQE.
+ */
+export function checkFittedQ(
+  data: EpisodicDataset,
   qHat: Float64Array,
-  lambda: number,
-  maxIterations: number,
-  tolerance: number,
-): FoldFit {
+  range: ValueRange | null,
+  fit: { converged: boolean; iterations: number; change?: number; scale?: number },
+): { outOfRange: number; problems: string[] } {
+  const problems: string[] = [];
+  const settled = fit.change !== undefined && fit.change <= FQE_MAX_FINAL_CHANGE * (fit.scale ?? 1);
+  if (!fit.converged && !settled) {
+    const change = fit.change !== undefined ? ` (last change ${fit.change.toPrecision(3)} on values up to ${(fit.scale ?? 1).toPrecision(3)})` : '';
+    problems.push(`did not converge in ${fit.iterations} iterations${change}`);
+  }
+  let nonFinite = 0;
+  for (let i = 0; i < qHat.length; i++) if (!Number.isFinite(qHat[i])) nonFinite++;
+  if (nonFinite > 0) problems.push(`${nonFinite} of ${qHat.length} Q̂ values are not finite`);
+  const outOfRange = range ? clipQTable(data, qHat, range) : 0;
+  if (outOfRange > FQE_MAX_OUT_OF_RANGE) {
+    problems.push(`${(outOfRange * 100).toFixed(1)}% of Q̂ lay outside the achievable range before clipping (at most ${FQE_MAX_OUT_OF_RANGE * 100}% allowed)`);
+  }
+  return { outOfRange, problems };
+}
+
+function fitTabular(ctx: FitContext, train: Uint8Array, predict: Uint8Array, qHat: Float64Array, lambda: number): FoldFit {
+  const { data, last, gamma, bounds, maxIterations, tolerance } = ctx;
   const { numSteps, numActions: k, actions, rewards, targetProbs } = data;
   const { ids, count: m } = contextIds(numSteps, data.features, data.featureDim ?? 0);
   const visits = new Float64Array(m * k);
@@ -146,6 +264,8 @@ function fitTabular(
   let next = new Float64Array(m * k);
   let iterations = 0;
   let converged = false;
+  let change = 0;
+  let scale = 1;
   while (iterations < maxIterations) {
     iterations++;
     next.fill(0);
@@ -156,13 +276,16 @@ function fitTabular(
         // γ Σ_a' π(a'|s_{t+1}) Q(s_{t+1}, a'): π from the next step's row of the log.
         const s1 = ids[j + 1] * k;
         let v = 0;
-        for (let a = 0; a < k; a++) v += targetProbs[(j + 1) * k + a] * q[s1 + a];
+        for (let a = 0; a < k; a++) {
+          const qa = q[s1 + a];
+          v += targetProbs[(j + 1) * k + a] * (bounds ? clamp(qa, bounds.lower[j + 1], bounds.upper[j + 1]) : qa);
+        }
         y += gamma * v;
       }
-      next[ids[j] * k + actions[j]] += y;
+      next[ids[j] * k + actions[j]] += bounds ? clamp(y, bounds.lower[j], bounds.upper[j]) : y;
     }
-    let change = 0;
-    let scale = 1;
+    change = 0;
+    scale = 1;
     for (let c = 0; c < m * k; c++) {
       next[c] = visits[c] + lambda > 0 ? next[c] / (visits[c] + lambda) : 0;
       change = Math.max(change, Math.abs(next[c] - q[c]));
@@ -174,62 +297,99 @@ function fitTabular(
       break;
     }
   }
-  for (let j = 0; j < numSteps; j++) {
-    if (!predict[j]) continue;
-    for (let a = 0; a < k; a++) qHat[j * k + a] = q[ids[j] * k + a];
-  }
-  return { iterations, converged };
+  writePredictions(data, predict, qHat, (j, a) => q[ids[j] * k + a]);
+  return { iterations, converged, change, scale };
 }
 
-function fitLinear(
-  { data, last, gamma }: FitContext,
-  train: Uint8Array,
-  predict: Uint8Array,
-  qHat: Float64Array,
-  lambda: number,
-  maxIterations: number,
-  tolerance: number,
-): FoldFit {
-  const { numSteps, numActions: k, actions, rewards, targetProbs } = data;
+/** The linear class's design: [features, 1] per step, one coefficient block per action. */
+function linearDesign(data: EpisodicDataset) {
   const d = data.features ? (data.featureDim ?? 0) : 0;
   const x = data.features;
   const p = d + 1;
   const feat = (j: number, c: number) => (c === d ? 1 : x![j * d + c]);
-  // Per-action Gram matrices, factorised once: the design never changes, only the targets.
-  const factors: (Float64Array | null)[] = [];
-  const penalty = new Float64Array(p).fill(1);
-  penalty[d] = 0;
-  for (let a = 0; a < k; a++) {
-    const g = new Float64Array(p * p);
-    let cnt = 0;
-    for (let j = 0; j < numSteps; j++) {
-      if (!train[j] || actions[j] !== a) continue;
-      cnt++;
-      for (let r = 0; r < p; r++) for (let c = r; c < p; c++) g[r * p + c] += feat(j, r) * feat(j, c);
-    }
-    for (let r = 0; r < p; r++) for (let c = r + 1; c < p; c++) g[c * p + r] = g[r * p + c];
-    factors.push(cnt > 0 ? ridgeFactor(g, p, lambda, penalty) : null);
-  }
-  let theta = new Float64Array(k * p);
-  const next = new Float64Array(k * p);
-  const b = new Float64Array(k * p);
-  const sol = new Float64Array(p);
   const qAt = (th: Float64Array, j: number, a: number) => {
     let v = th[a * p + d];
     for (let c = 0; c < d; c++) v += th[a * p + c] * x![j * d + c];
     return v;
   };
+  const penalty = new Float64Array(p).fill(1);
+  penalty[d] = 0; // the intercept is not shrunk
+  /** Per-action Gram matrices of the steps with `rows[j]` set. */
+  const grams = (rows: Uint8Array) => {
+    const out: { g: Float64Array; count: number }[] = [];
+    for (let a = 0; a < data.numActions; a++) out.push({ g: new Float64Array(p * p), count: 0 });
+    for (let j = 0; j < data.numSteps; j++) {
+      if (!rows[j]) continue;
+      const o = out[data.actions[j]];
+      o.count++;
+      for (let r = 0; r < p; r++) for (let c = r; c < p; c++) o.g[r * p + c] += feat(j, r) * feat(j, c);
+    }
+    for (const { g } of out) for (let r = 0; r < p; r++) for (let c = r + 1; c < p; c++) g[c * p + r] = g[r * p + c];
+    return out;
+  };
+  return { d, p, feat, qAt, penalty, grams };
+}
+
+/**
+ * The ridge strength of `grid` with the least 5-fold cross-validated error on the first FQE
+ * iteration's regression (Q_1 = r); ties go to the stronger penalty.
+ */
+function crossValidatedLambda(ctx: FitContext, grid: readonly number[], seed: number): number {
+  const { data } = ctx;
+  const { p, feat, qAt, penalty, grams } = linearDesign(data);
+  const k = data.numActions;
+  const folds = Math.min(5, data.numSteps);
+  if (folds < 2) return grid[grid.length - 1];
+  const foldOf = assignFolds(data.numSteps, folds, seed + 1);
+  const errors = new Float64Array(grid.length);
+  const sol = new Float64Array(p);
+  for (let f = 0; f < folds; f++) {
+    const train = new Uint8Array(data.numSteps);
+    for (let j = 0; j < data.numSteps; j++) train[j] = foldOf[j] !== f ? 1 : 0;
+    const gs = grams(train);
+    const b = new Float64Array(k * p);
+    for (let j = 0; j < data.numSteps; j++) {
+      if (!train[j]) continue;
+      for (let c = 0; c < p; c++) b[data.actions[j] * p + c] += feat(j, c) * data.rewards[j];
+    }
+    grid.forEach((lambda, g) => {
+      const theta = new Float64Array(k * p);
+      for (let a = 0; a < k; a++) {
+        if (gs[a].count === 0) continue;
+        choleskySolve(ridgeFactor(gs[a].g, p, lambda, penalty), p, b.subarray(a * p, (a + 1) * p), sol);
+        theta.set(sol, a * p);
+      }
+      for (let j = 0; j < data.numSteps; j++) if (!train[j]) errors[g] += (qAt(theta, j, data.actions[j]) - data.rewards[j]) ** 2;
+    });
+  }
+  let best = grid.length - 1;
+  for (let g = grid.length - 1; g >= 0; g--) if (errors[g] < errors[best] * (1 - 1e-9)) best = g;
+  return grid[best];
+}
+
+function fitLinear(ctx: FitContext, train: Uint8Array, predict: Uint8Array, qHat: Float64Array, lambda: number): FoldFit {
+  const { data, last, gamma, bounds, maxIterations, tolerance } = ctx;
+  const { numSteps, numActions: k, actions, rewards, targetProbs } = data;
+  const { p, feat, qAt, penalty, grams } = linearDesign(data);
+  // Per-action Gram matrices, factorised once: the design never changes, only the targets.
+  const factors = grams(train).map(({ g, count }) => (count > 0 ? ridgeFactor(g, p, lambda, penalty) : null));
+  let theta = new Float64Array(k * p);
+  const next = new Float64Array(k * p);
+  const b = new Float64Array(k * p);
+  const sol = new Float64Array(p);
   // Converged when the regression targets stop changing: the coefficients themselves can
   // drift along near-null directions of an ill-conditioned design (e.g. one-hot features plus
   // an intercept) while every prediction is already fixed.
   const targets = new Float64Array(numSteps);
   let iterations = 0;
   let converged = false;
+  let change = 0;
+  let scale = 1;
   while (iterations < maxIterations) {
     iterations++;
     b.fill(0);
-    let change = 0;
-    let scale = 1;
+    change = 0;
+    scale = 1;
     for (let j = 0; j < numSteps; j++) {
       if (!train[j]) continue;
       let y = rewards[j];
@@ -237,17 +397,20 @@ function fitLinear(
         let v = 0;
         for (let a = 0; a < k; a++) {
           const pr = targetProbs[(j + 1) * k + a];
-          if (pr !== 0) v += pr * qAt(theta, j + 1, a);
+          if (pr === 0) continue;
+          const qa = qAt(theta, j + 1, a);
+          v += pr * (bounds ? clamp(qa, bounds.lower[j + 1], bounds.upper[j + 1]) : qa);
         }
         y += gamma * v;
       }
+      if (bounds) y = clamp(y, bounds.lower[j], bounds.upper[j]);
       change = Math.max(change, Math.abs(y - targets[j]));
       scale = Math.max(scale, Math.abs(y));
       targets[j] = y;
       const o = actions[j] * p;
       for (let c = 0; c < p; c++) b[o + c] += feat(j, c) * y;
     }
-    if (!Number.isFinite(change)) break; // diverged
+    if (!Number.isFinite(change)) break; // diverged (only possible without clipping)
     if (iterations > 1 && change <= tolerance * scale) {
       converged = true;
       break;
@@ -261,16 +424,14 @@ function fitLinear(
     }
     theta = next.slice();
   }
-  for (let j = 0; j < numSteps; j++) {
-    if (!predict[j]) continue;
-    for (let a = 0; a < k; a++) qHat[j * k + a] = qAt(theta, j, a);
-  }
-  return { iterations, converged };
+  writePredictions(data, predict, qHat, (j, a) => qAt(theta, j, a));
+  return { iterations, converged, change, scale };
 }
 
 /**
  * FQE as an estimator: fits on the data it is given (ignores any Q model passed in) and
- * reports mean V̂(s_0). No `terms`: its bootstrap re-fits on every resample.
+ * reports mean V̂(s_0). No `terms`: its bootstrap re-fits on every resample. An unusable fit
+ * gives a NaN value with the reasons in `details.problems`, which the report shows as a failure.
  */
 export function fqe(options: FqeOptions = {}): SequentialEstimator {
   const opts = parseWith(FqeOptions, options, 'fqe');
@@ -283,12 +444,14 @@ export function fqe(options: FqeOptions = {}): SequentialEstimator {
       const n = data.numEpisodes;
       let ss = 0;
       for (let e = 0; e < n; e++) ss += (model.vHat[data.episodeStarts[e]] - model.value) ** 2;
+      const usable = model.status === 'ok';
       return {
         estimator: name,
-        value: model.value,
-        stderr: n > 1 ? Math.sqrt(ss / (n - 1) / n) : NaN,
+        value: usable ? model.value : NaN,
+        stderr: usable && n > 1 ? Math.sqrt(ss / (n - 1) / n) : NaN,
         n,
-        diagnostics: { ...sequentialDiagnostics(data), iterations: model.iterations, converged: model.converged ? 1 : 0 },
+        diagnostics: { ...sequentialDiagnostics(data), iterations: model.iterations, converged: model.converged ? 1 : 0, lambda: model.lambda },
+        ...(usable ? {} : { details: { problems: model.problems } }),
       };
     },
   };

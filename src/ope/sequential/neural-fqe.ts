@@ -31,7 +31,8 @@ import { Mlp } from '../../tensor/layers/mlp.js';
 import { createOptimizer, trainStep } from '../../tensor/optim.js';
 import { assignFolds } from '../bandit/reward-model.js';
 import { validateEpisodicDataset, type EpisodicDataset } from '../types.js';
-import { targetValues, type FqeModel } from './fqe.js';
+import { stepRange, valueRange } from '../range.js';
+import { checkFittedQ, targetValues, type FqeModel } from './fqe.js';
 
 export const NeuralFqeOptions = z
   .object({
@@ -74,6 +75,8 @@ export function fitNeuralFqe(data: EpisodicDataset, options: NeuralFqeOptions = 
   const stepFold = new Uint8Array(numSteps);
   for (let e = 0; e < numEpisodes; e++) stepFold.fill(foldOf[e], episodeStarts[e], episodeStarts[e + 1]);
   const qHat = new Float64Array(numSteps * k);
+  const range = valueRange(data);
+  const bounds = stepRange(data, range);
   const rng = new Rng(o.seed);
   for (let f = 0; f < folds; f++) {
     const train: number[] = [];
@@ -82,9 +85,25 @@ export function fitNeuralFqe(data: EpisodicDataset, options: NeuralFqeOptions = 
       if (folds === 1 || stepFold[j] !== f) train.push(j);
       if (folds === 1 || stepFold[j] === f) predict.push(j);
     }
-    fitFold(data, d, last, Int32Array.from(train), Int32Array.from(predict), qHat, iterations, o, rng.nextSeed(), (it) => o.onIteration?.(f, it, iterations));
+    fitFold(data, d, last, bounds, Int32Array.from(train), Int32Array.from(predict), qHat, iterations, o, rng.nextSeed(), (it) => o.onIteration?.(f, it, iterations));
   }
-  return { kind: 'neural', qHat, ...targetValues(data, qHat), iterations, converged: true, folds, foldOf };
+  // Neural FQE runs a fixed number of iterations (no convergence test); the range check and
+  // clipping are the same as tabular and linear FQE's.
+  const { outOfRange, problems } = checkFittedQ(data, qHat, range, { converged: true, iterations });
+  return {
+    kind: 'neural',
+    qHat,
+    ...targetValues(data, qHat),
+    iterations,
+    converged: true,
+    folds,
+    foldOf,
+    lambda: 0,
+    range,
+    outOfRange,
+    status: problems.length ? 'unusable' : 'ok',
+    problems,
+  };
 }
 
 type ResolvedOptions = z.output<typeof NeuralFqeOptions>;
@@ -93,6 +112,7 @@ function fitFold(
   data: EpisodicDataset,
   d: number,
   last: Uint8Array,
+  bounds: { lower: Float64Array; upper: Float64Array },
   train: Int32Array,
   predict: Int32Array,
   qHat: Float64Array,
@@ -124,16 +144,19 @@ function fitFold(
   const yb = new Float32Array(batch);
   try {
     for (let it = 0; it < iterations; it++) {
-      // y_j = r_j + γ Σ_a π(a|s_{j+1}) Q_{k−1}(s_{j+1}, a); Q_0 = 0.
+      // y_j = r_j + γ Σ_a π(a|s_{j+1}) Q_{k−1}(s_{j+1}, a); Q_0 = 0. Q and y are clipped to the
+      // returns the rewards allow from each step (as in tabular and linear FQE).
       const q = it === 0 ? null : predictAll(net, z, numSteps, d);
       for (const j of train) {
         let y = rewards[j];
         if (q !== null && !last[j]) {
+          const lo = bounds.lower[j + 1];
+          const hi = bounds.upper[j + 1];
           let v = 0;
-          for (let a = 0; a < k; a++) v += targetProbs[(j + 1) * k + a] * q[(j + 1) * k + a];
+          for (let a = 0; a < k; a++) v += targetProbs[(j + 1) * k + a] * Math.min(hi, Math.max(lo, q[(j + 1) * k + a]));
           y += gamma * v;
         }
-        targets[j] = y;
+        targets[j] = Math.min(bounds.upper[j], Math.max(bounds.lower[j], y));
       }
       for (let s = 0; s < o.stepsPerIteration; s++) {
         for (let b = 0; b < batch; b++) {
