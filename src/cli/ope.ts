@@ -136,7 +136,10 @@ export async function opeCommand(raw: Record<string, unknown>): Promise<number> 
     for (const p of m.problems) console.log(`  model problem: ${p}`);
   }
   console.log(formatEstimateTable(run));
-  for (const e of report.estimates) if (e.status === 'failed') console.log(`FAILED ${e.estimator}: ${e.failure}`);
+  // One reason a line: the reasons name rows and weights, and long lines are hard to read.
+  for (const e of report.estimates) {
+    if (e.status === 'failed') console.log(`FAILED ${e.estimator}:\n  ${(e.failure ?? '').split('; ').join('\n  ')}`);
+  }
   console.log(`report: ${path.relative(process.cwd(), paths.index) || paths.index} (links report.html, report.md, report.json)`);
   if (failed) {
     console.log(

@@ -203,7 +203,7 @@ describe('kairos data and kairos ope', () => {
     expect(text).toMatch(/warning: only 4 rows \(fewer than 100\)/);
     expect(text).toMatch(/estimator\s+value\s+95% interval\s+normalised\s+ESS/);
     expect(text).toMatch(/ips\s+FAILED/);
-    expect(text).toMatch(/FAILED ips: value 2\.0667 lies outside the achievable range/);
+    expect(text).toMatch(/FAILED ips:\n  value 2\.0667 lies outside the achievable range/);
     const report = JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8'));
     expect(report).toMatchObject({ kind: 'bandit', decisions: 4, seed: 3, estimators: ['ips', 'snips', 'dm', 'dr'] });
     expect(report.report.estimates.map((e: { estimator: string }) => e.estimator)).toEqual(['ips', 'snips', 'dm', 'dr']);
