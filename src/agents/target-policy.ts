@@ -69,3 +69,30 @@ export function agentTargetPolicy(agent: Agent, options: AgentTargetPolicyOption
     },
   };
 }
+
+/**
+ * The deterministic actions a continuous-action agent (DDPG, TD3, SAC's mean) would serve on
+ * logged contexts, as the `targetActions` of a kernelized OPE dataset (`kairos/ope`,
+ * `continuousDataset`): n × actDim in float64, one forward pass per batch.
+ *
+ * @example
+ * const targetActions = agentTargetActions(await loadRunAgent('runs/td3'), features, n);
+ * kernelizedDr({ bandwidth: 0.2 }).estimate(continuousDataset({ ...logged, targetActions }), model);
+ */
+export function agentTargetActions(agent: Agent, features: Float32Array, n: number, batchSize = 4096): Float64Array {
+  if (agent.actionSpace instanceof Discrete) {
+    throw new KairosError(`agentTargetActions: ${agent.algorithm} acts in ${agent.actionSpace.toString()}; use agentTargetPolicy for discrete actions`, 'unsupported_space');
+  }
+  if (features.length !== n * agent.obsDim) {
+    throw new ValidationError('features.length', `n × ${agent.obsDim} = ${n * agent.obsDim} (the agent's observation size)`, features.length, 'agentTargetActions');
+  }
+  let out: Float64Array | null = null;
+  for (let start = 0; start < n; start += batchSize) {
+    const m = Math.min(batchSize, n - start);
+    const { actions } = agent.act(features.subarray(start * agent.obsDim, (start + m) * agent.obsDim), m, { deterministic: true });
+    const d = actions.length / m;
+    out ??= new Float64Array(n * d);
+    out.set(actions, start * d);
+  }
+  return out ?? new Float64Array(0);
+}

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DqnAgent } from '../../src/agents/dqn/dqn.js';
-import { agentTargetPolicy } from '../../src/agents/target-policy.js';
+import { Td3Agent } from '../../src/agents/dpg/td3.js';
+import { agentTargetActions, agentTargetPolicy } from '../../src/agents/target-policy.js';
+import { continuousDataset, kernelizedIps } from '../../src/ope/continuous/index.js';
 import { run } from '../../src/cli/main.js';
 import { Box, Discrete } from '../../src/core/spaces.js';
 import { initTensorBackend } from '../../src/tensor/index.js';
@@ -21,6 +23,28 @@ const batchOf = (features: number[], masks: number[] | null) => ({
   sequenceNumbers: new Int32Array(features.length / 4),
   features: Float32Array.from(features),
   masks: masks ? Uint8Array.from(masks) : null,
+});
+
+describe('agentTargetActions', () => {
+  it("gives a continuous agent's deterministic actions, batch by batch, for kernelized OPE", () => {
+    const agent = new Td3Agent({ observationSpace: new Box(-5, 5, [3]), actionSpace: new Box(-2, 2, [2]), config: {}, seed: 2 });
+    const n = 7;
+    const x = Float32Array.from({ length: 3 * n }, (_, i) => Math.sin(i));
+    const direct = agent.act(x, n, { deterministic: true }).actions;
+    const batched = agentTargetActions(agent, x, n, 3); // batches of 3, 3 and 1
+    expect(Array.from(batched)).toEqual(Array.from(direct));
+    // Plugs into a kernelized estimator as the dataset's target actions.
+    const data = continuousDataset({ n, actionDim: 2, actions: batched.slice(), rewards: new Float64Array(n).fill(1), densities: new Float64Array(n).fill(1), targetActions: batched });
+    expect(Number.isFinite(kernelizedIps({ bandwidth: 1 }).estimate(data).value)).toBe(true);
+    expect(() => agentTargetActions(agent, x, n + 1)).toThrow(/features\.length: expected n × 3 = 24/);
+    agent.dispose();
+  });
+
+  it('refuses a discrete agent', () => {
+    const dqn = new DqnAgent({ observationSpace: new Box(-5, 5, [4]), actionSpace: new Discrete(2), config: {}, seed: 0 });
+    expect(() => agentTargetActions(dqn, new Float32Array(4), 1)).toThrow(/use agentTargetPolicy for discrete actions/);
+    dqn.dispose();
+  });
 });
 
 describe('agentTargetPolicy', () => {
@@ -87,6 +111,6 @@ describe('kairos ope --policy <run>', () => {
     const code = await run(['node', 'kairos', 'ope', '--data', db, '--policy', runDir, '--policy-mode', 'softmax', '--temperature', '1', '--estimators', 'ips,snips,dr', '--bootstrap', '20', '--out', join(dir, 'report')]);
     expect(err.join('\n')).toBe('');
     expect(code).toBe(0);
-    expect(out.join('\n')).toMatch(/bandit evaluation of run \(dqn, softmax\) over 40 rows/);
+    expect(out.join('\n')).toMatch(/bandit evaluation over 40 rows\ntarget policy: dqn, softmax \(run\)\n/);
   });
 });
