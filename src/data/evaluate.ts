@@ -211,7 +211,7 @@ export async function evaluateLog(source: LogSource, policy: TargetPolicy, optio
     description,
     status: qModel.status,
     problems: qModel.problems,
-    clippedFraction: qModel.outOfRange,
+    clippedFraction: qModel.clippedFraction,
     ...(qModel.kind === 'neural' ? {} : { lambda: qModel.lambda }),
     iterations: qModel.iterations,
   };

@@ -16,14 +16,13 @@ import type { BanditDataset, EpisodicDataset } from '../../src/ope/types.js';
 import { tinyFqeExample } from './helpers.js';
 
 /**
- * Off-policy linear FQE that diverges without guards (the "w → 2w" mechanism of Tsitsiklis &
- * Van Roy 1997): action 0 is logged at x = 1 and x = 2, moving to x = 2 and x = 4; the target
- * always takes action 0, so Q(4, 0) is extrapolated from the fit at x ∈ {1, 2}. With
- * Q(x, 0) = θx + b fitted exactly to y(1) = γ(2θ + b) and y(2) = 1 + γ(4θ + b):
- * θ' = 1 + 2γθ, which grows without bound for γ > 1/2.
+ * Off-policy linear FQE that diverges without guards (the mechanism of Tsitsiklis & Van Roy
+ * 1997's "w → 2w" example): action 0 is logged at x = 1 and x = 2, moving to x = 2 and x = 40;
+ * the target always takes action 0, so Q(40, 0) is extrapolated from the fit at x ∈ {1, 2}.
+ * Rewards −1 then +1. With Q(x, 0) = θx + b fitted exactly to y(1) = −1 + γ(2θ + b) and
+ * y(2) = 1 + γ(40θ + b): θ' = 2 + 38γθ, which grows without bound.
  */
 function divergentEpisodes(copies = 4): EpisodicDataset {
-  // Action 0 is the only one logged at x = 1 and 2 (propensity 1), so per-decision weights stay 1.
   const n = copies;
   const steps = 3 * n;
   const x: number[] = [];
@@ -31,9 +30,9 @@ function divergentEpisodes(copies = 4): EpisodicDataset {
   const rewards: number[] = [];
   const target: number[] = [];
   for (let e = 0; e < n; e++) {
-    x.push(1, 2, 4);
+    x.push(1, 2, 40);
     actions.push(0, 0, 1);
-    rewards.push(0, 1, 0);
+    rewards.push(-1, 1, 0);
     target.push(1, 0, 1, 0, 1, 0);
   }
   return {
@@ -43,6 +42,7 @@ function divergentEpisodes(copies = 4): EpisodicDataset {
     episodeStarts: Int32Array.from({ length: n + 1 }, (_, e) => 3 * e),
     actions: Int32Array.from(actions),
     rewards: Float64Array.from(rewards),
+    // Action 0 is the only one logged at x = 1 and 2 (propensity 1), so per-decision weights stay 1.
     propensities: Float64Array.from({ length: steps }, (_, j) => (j % 3 === 2 ? 0.5 : 1)),
     targetProbs: Float64Array.from(target),
     features: Float32Array.from(x),
@@ -115,29 +115,31 @@ describe('supportDiagnostics', () => {
 describe('FQE guards', () => {
   it('unguarded linear FQE on the divergent example runs off; clipped FQE stays in range', () => {
     const d = divergentEpisodes();
-    const raw = fitFqe(d, { kind: 'linear', lambda: 1e-9, clip: false, maxIterations: 200 });
-    expect(Math.abs(raw.value)).toBeGreaterThan(1e20); // θ' = 1 + 2γθ: about 1.98^200
+    const raw = fitFqe(d, { kind: 'linear', lambda: 1e-9, clip: false, maxIterations: 100 });
+    expect(Math.abs(raw.value)).toBeGreaterThan(1e100); // θ' = 2 + 38γθ: about 37.6^100
     const clipped = fitFqe(d, { kind: 'linear', lambda: 1e-9, maxIterations: 200 });
-    const range = valueRange(d); // rewards [0, 1], H = 3, γ = 0.99
+    const range = valueRange(d); // rewards [−1, 1], H = 3, γ = 0.99
     expect(range.upper).toBeCloseTo(1 + 0.99 + 0.99 ** 2, 12);
+    expect(range.lower).toBeCloseTo(-range.upper, 12);
     expect(inRange(clipped.value, range)).toBe(true);
     for (const q of clipped.qHat) expect(inRange(q, range)).toBe(true);
-    // Q(4, 0) is extrapolated out of range at the fixed point: 1 of the 6 entries per episode.
-    expect(clipped.outOfRange).toBeGreaterThan(0.05);
+    // Q(40, 0) is extrapolated far out of range at the fixed point: 1 of the 6 entries an episode.
+    expect(clipped.outOfRange).toBeCloseTo(1 / 6, 12);
     expect(clipped.status).toBe('unusable');
-    expect(clipped.problems.join('; ')).toMatch(/% of Q̂ lay outside the achievable range before clipping \(at most 5% allowed\)/);
+    expect(clipped.problems).toEqual(['16.7% of the fitted Q̂ lay outside the achievable range before clipping (at most 5% allowed)']);
+    expect(fqe({ kind: 'linear', lambda: 1e-9 }).estimate(d)).toMatchObject({ value: NaN, details: { problems: clipped.problems } });
   });
 
-  it("'auto' raises the ridge strength until the fit is stable, or says it is unusable", () => {
+  it("'auto' raises the ridge strength until the fit is stable and in range", () => {
     const d = divergentEpisodes();
     const auto = fitFqe(d, { kind: 'linear' });
-    expect(auto.lambda).toBeGreaterThan(1e-9);
-    // Whatever the strength, Q(4, 0) is extrapolated: no usable fit exists in this class.
-    expect(auto.status).toBe('unusable');
-    expect(fqe({ kind: 'linear' }).estimate(d)).toMatchObject({ value: NaN, details: { problems: auto.problems } });
-    // On data the class fits exactly (the hand-computed example), auto is usable and exact.
-    const tiny = fitFqe(tinyFqeExample(Float32Array.of(1, 0, 1, 0)), { kind: 'linear' });
-    expect(tiny.status).toBe('ok');
+    expect(auto.status).toBe('ok');
+    expect(auto.lambda).toBeGreaterThan(1e-3);
+    expect(auto.outOfRange).toBeLessThanOrEqual(0.05);
+    // Too weak a penalty is what it stepped over: a tenth of the chosen one is still unusable.
+    expect(fitFqe(d, { kind: 'linear', lambda: auto.lambda / 10, maxIterations: 200 }).status).toBe('unusable');
+    // On data the class fits exactly (the hand-computed example), auto is usable.
+    expect(fitFqe(tinyFqeExample(Float32Array.of(1, 0, 1, 0)), { kind: 'linear' }).status).toBe('ok');
   });
 
   it('a non-converged fit is reported, not presented', () => {
@@ -153,7 +155,8 @@ describe('FQE guards', () => {
 describe('report failures', () => {
   it('estimators on an unusable model fail with its reasons; the others still run', async () => {
     const d = divergentEpisodes(40);
-    const model = fitFqe(d, { kind: 'linear', folds: 2 });
+    const model = fitFqe(d, { kind: 'linear', lambda: 1e-9, folds: 2 });
+    expect(model.status).toBe('unusable');
     const report = await buildOpeReport(d, [perDecisionIs(), sequentialDirectMethod(), sequentialDr()], {
       qModel: model,
       modelSummary: { description: 'linear FQE', status: model.status, problems: model.problems, clippedFraction: model.outOfRange },

@@ -28,7 +28,7 @@
  * - linear FQE's ridge strength is chosen (`lambda: 'auto'`, the default): 5-fold
  *   cross-validation of the first iteration's regression (the reward) over a grid picks a
  *   start, then the strength is raised tenfold until the fit converges with at most
- *   {@link FQE_MAX_OUT_OF_RANGE} of its unclipped predictions outside the achievable range;
+ *   {@link FQE_MAX_OUT_OF_RANGE} of its fitted predictions outside the achievable range before clipping;
  * - a fit that still fails is returned with `status: 'unusable'` and the reasons in `problems`:
  *   estimates built on it are reported as failures, never as numbers.
  *
@@ -48,7 +48,7 @@ import { parseWith } from '../../core/errors.js';
 import type { Estimate } from '../estimate.js';
 import { choleskySolve, ridgeFactor } from '../linalg.js';
 import { assignFolds } from '../bandit/reward-model.js';
-import { clipQTable, stepRange, valueRange, type ValueRange } from '../range.js';
+import { clipQTable, inRange, stepRange, valueRange, type ValueRange } from '../range.js';
 import { contextIds, validateEpisodicDataset, type EpisodicDataset } from '../types.js';
 import { maxEpisodeLength, sequentialDiagnostics, type QModel, type SequentialEstimator } from './estimator.js';
 
@@ -81,7 +81,7 @@ export const FQE_MAX_OUT_OF_RANGE = 0.05;
  */
 export const FQE_MAX_FINAL_CHANGE = 1e-4;
 /** Ridge strengths (× training steps per action) the automatic choice cross-validates. */
-export const FQE_LAMBDA_GRID = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10] as const;
+export const FQE_LAMBDA_GRID = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100, 1e3, 1e4] as const;
 
 /** A fitted FQE model: Q̂ at every logged step, and the value estimate. */
 export interface FqeModel extends QModel {
@@ -101,8 +101,10 @@ export interface FqeModel extends QModel {
   readonly lambda: number;
   /** The range targets and predictions were clipped to (null with `clip: false`). */
   readonly range: ValueRange | null;
-  /** Share of predictions that lay outside the range before clipping. */
+  /** Share of fitted predictions that lay outside the whole range before clipping. */
   readonly outOfRange: number;
+  /** Share of predictions clipped to their step's range. */
+  readonly clippedFraction: number;
   /** `unusable` when the fit did not converge or extrapolates beyond the range; see `problems`. */
   readonly status: 'ok' | 'unusable';
   readonly problems: string[];
@@ -160,10 +162,11 @@ export function fitFqe(data: EpisodicDataset, options: FqeOptions = {}): FqeMode
   });
   const fitAll = (lambda: number, maxIterations: number) => {
     const qHat = new Float64Array(numSteps * k);
+    const fitted = new Uint8Array(numSteps * k);
     const fits = masks.map(({ train, predict }) =>
       opts.kind === 'tabular'
-        ? fitTabular({ ...ctx, maxIterations }, train, predict, qHat, lambda)
-        : fitLinear({ ...ctx, maxIterations }, train, predict, qHat, lambda),
+        ? fitTabular({ ...ctx, maxIterations }, train, predict, qHat, fitted, lambda)
+        : fitLinear({ ...ctx, maxIterations }, train, predict, qHat, fitted, lambda),
     );
     const fit = {
       iterations: Math.max(...fits.map((f) => f.iterations)),
@@ -171,7 +174,7 @@ export function fitFqe(data: EpisodicDataset, options: FqeOptions = {}): FqeMode
       change: Math.max(...fits.map((f) => f.change / f.scale)),
       scale: 1,
     };
-    return { qHat, lambda, ...fit, ...checkFittedQ(data, qHat, range, fit) };
+    return { qHat, lambda, ...fit, ...checkFittedQ(data, qHat, range, fit, fitted) };
   };
 
   let fit: ReturnType<typeof fitAll>;
@@ -199,6 +202,7 @@ export function fitFqe(data: EpisodicDataset, options: FqeOptions = {}): FqeMode
     lambda: fit.lambda,
     range,
     outOfRange: fit.outOfRange,
+    clippedFraction: fit.clippedFraction,
     status: fit.problems.length ? 'unusable' : 'ok',
     problems: fit.problems,
   };
@@ -221,10 +225,26 @@ export function targetValues(data: EpisodicDataset, qHat: Float64Array): { vHat:
   return { vHat, value: numEpisodes ? value / numEpisodes : Number.NaN };
 }
 
-/** Writes a fold's raw predictions into Q̂ (clipping and its count come after every fold). */
-function writePredictions(data: EpisodicDataset, predict: Uint8Array, qHat: Float64Array, q: (j: number, a: number) => number): void {
+/**
+ * Writes a fold's raw predictions into Q̂ (clipping and its count come after every fold), and
+ * marks in `fitted` the entries the fold's data determined (not a default for unseen pairs).
+ */
+function writePredictions(
+  data: EpisodicDataset,
+  predict: Uint8Array,
+  qHat: Float64Array,
+  fitted: Uint8Array,
+  q: (j: number, a: number) => number,
+  isFitted: (j: number, a: number) => boolean,
+): void {
   const k = data.numActions;
-  for (let j = 0; j < data.numSteps; j++) if (predict[j]) for (let a = 0; a < k; a++) qHat[j * k + a] = q(j, a);
+  for (let j = 0; j < data.numSteps; j++) {
+    if (!predict[j]) continue;
+    for (let a = 0; a < k; a++) {
+      qHat[j * k + a] = q(j, a);
+      fitted[j * k + a] = isFitted(j, a) ? 1 : 0;
+    }
+  }
 }
 
 /**
@@ -237,7 +257,8 @@ export function checkFittedQ(
   qHat: Float64Array,
   range: ValueRange | null,
   fit: { converged: boolean; iterations: number; change?: number; scale?: number },
-): { outOfRange: number; problems: string[] } {
+  fitted?: Uint8Array,
+): { outOfRange: number; clippedFraction: number; problems: string[] } {
   const problems: string[] = [];
   const settled = fit.change !== undefined && fit.change <= FQE_MAX_FINAL_CHANGE * (fit.scale ?? 1);
   if (!fit.converged && !settled) {
@@ -247,14 +268,27 @@ export function checkFittedQ(
   let nonFinite = 0;
   for (let i = 0; i < qHat.length; i++) if (!Number.isFinite(qHat[i])) nonFinite++;
   if (nonFinite > 0) problems.push(`${nonFinite} of ${qHat.length} Q̂ values are not finite`);
-  const outOfRange = range ? clipQTable(data, qHat, range) : 0;
-  if (outOfRange > FQE_MAX_OUT_OF_RANGE) {
-    problems.push(`${(outOfRange * 100).toFixed(1)}% of Q̂ lay outside the achievable range before clipping (at most ${FQE_MAX_OUT_OF_RANGE * 100}% allowed)`);
+  // Extrapolation shows as fitted values outside the whole range; only what the model fitted
+  // counts (a table's 0 for a pair it never saw is a default, not a fit). Clipping is then to the
+  // tighter per-step range, which a stationary model may exceed near a horizon without being wrong.
+  let counted = 0;
+  let outside = 0;
+  if (range) {
+    for (let i = 0; i < qHat.length; i++) {
+      if ((fitted && !fitted[i]) || !Number.isFinite(qHat[i])) continue;
+      counted++;
+      if (!inRange(qHat[i], range)) outside++;
+    }
   }
-  return { outOfRange, problems };
+  const outOfRange = counted ? outside / counted : 0;
+  const clippedFraction = range ? clipQTable(data, qHat, range) : 0;
+  if (outOfRange > FQE_MAX_OUT_OF_RANGE) {
+    problems.push(`${(outOfRange * 100).toFixed(1)}% of the fitted Q̂ lay outside the achievable range before clipping (at most ${FQE_MAX_OUT_OF_RANGE * 100}% allowed)`);
+  }
+  return { outOfRange, clippedFraction, problems };
 }
 
-function fitTabular(ctx: FitContext, train: Uint8Array, predict: Uint8Array, qHat: Float64Array, lambda: number): FoldFit {
+function fitTabular(ctx: FitContext, train: Uint8Array, predict: Uint8Array, qHat: Float64Array, fitted: Uint8Array, lambda: number): FoldFit {
   const { data, last, gamma, bounds, maxIterations, tolerance } = ctx;
   const { numSteps, numActions: k, actions, rewards, targetProbs } = data;
   const { ids, count: m } = contextIds(numSteps, data.features, data.featureDim ?? 0);
@@ -297,7 +331,7 @@ function fitTabular(ctx: FitContext, train: Uint8Array, predict: Uint8Array, qHa
       break;
     }
   }
-  writePredictions(data, predict, qHat, (j, a) => q[ids[j] * k + a]);
+  writePredictions(data, predict, qHat, fitted, (j, a) => q[ids[j] * k + a], (j, a) => visits[ids[j] * k + a] > 0);
   return { iterations, converged, change, scale };
 }
 
@@ -367,7 +401,7 @@ function crossValidatedLambda(ctx: FitContext, grid: readonly number[], seed: nu
   return grid[best];
 }
 
-function fitLinear(ctx: FitContext, train: Uint8Array, predict: Uint8Array, qHat: Float64Array, lambda: number): FoldFit {
+function fitLinear(ctx: FitContext, train: Uint8Array, predict: Uint8Array, qHat: Float64Array, fitted: Uint8Array, lambda: number): FoldFit {
   const { data, last, gamma, bounds, maxIterations, tolerance } = ctx;
   const { numSteps, numActions: k, actions, rewards, targetProbs } = data;
   const { p, feat, qAt, penalty, grams } = linearDesign(data);
@@ -424,7 +458,7 @@ function fitLinear(ctx: FitContext, train: Uint8Array, predict: Uint8Array, qHat
     }
     theta = next.slice();
   }
-  writePredictions(data, predict, qHat, (j, a) => qAt(theta, j, a));
+  writePredictions(data, predict, qHat, fitted, (j, a) => qAt(theta, j, a), (_j, a) => factors[a] !== null);
   return { iterations, converged, change, scale };
 }
 

@@ -89,7 +89,7 @@ export function fitNeuralFqe(data: EpisodicDataset, options: NeuralFqeOptions = 
   }
   // Neural FQE runs a fixed number of iterations (no convergence test); the range check and
   // clipping are the same as tabular and linear FQE's.
-  const { outOfRange, problems } = checkFittedQ(data, qHat, range, { converged: true, iterations });
+  const { outOfRange, clippedFraction, problems } = checkFittedQ(data, qHat, range, { converged: true, iterations });
   return {
     kind: 'neural',
     qHat,
@@ -101,6 +101,7 @@ export function fitNeuralFqe(data: EpisodicDataset, options: NeuralFqeOptions = 
     lambda: 0,
     range,
     outOfRange,
+    clippedFraction,
     status: problems.length ? 'unusable' : 'ok',
     problems,
   };
