@@ -22,21 +22,15 @@ import {
 } from '../../src/ope/bandit/index.js';
 import { meanTerms } from '../../src/ope/estimate.js';
 import type { BanditDataset } from '../../src/ope/types.js';
+import { HAND_BANDIT, HAND_BANDIT_MODEL } from './helpers.js';
 
 /*
- * The hand-computed dataset of bandit.test.ts, K = 2:
+ * The hand-computed dataset of helpers.ts, K = 2:
  * w = [1.6, 2, 0.25, 2], r = [1, 0, 0.5, 2.5], q̂(x, π) = [0.56, 0.35, 0.10, 1.50] (Σ 2.51),
  * r − q̂(x, a) = [0.4, −0.5, 0, 1.0], Σw² = 10.6225.
  */
-const data: BanditDataset = {
-  n: 4,
-  numActions: 2,
-  actions: Int32Array.of(0, 1, 0, 1),
-  rewards: Float64Array.of(1, 0, 0.5, 2.5),
-  propensities: Float64Array.of(0.5, 0.25, 0.8, 0.5),
-  targetProbs: Float64Array.of(0.8, 0.2, 0.5, 0.5, 0.2, 0.8, 0, 1),
-};
-const model = { qHat: Float64Array.of(0.6, 0.4, 0.2, 0.5, 0.5, 0, 1, 1.5) };
+const data = HAND_BANDIT;
+const model = HAND_BANDIT_MODEL;
 /** Full behaviour rows whose logged entries are the propensities above. */
 const behaviorProbs = Float64Array.of(0.5, 0.5, 0.75, 0.25, 0.8, 0.2, 0.5, 0.5);
 
