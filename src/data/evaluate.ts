@@ -38,9 +38,9 @@ import {
   clipQTable,
   valueRange,
   formatInterval,
+  formatWeightSupport,
   type ModelSummary,
   type RewardModel,
-  type SupportDiagnostics,
   type BanditEstimator,
   type OpeReport,
   type SequentialEstimator,
@@ -337,12 +337,9 @@ ${chart}
 /** The support rows of the report page's summary list. */
 function supportRowsHtml(report: OpeReport): string {
   const s = report.support;
-  const f = formatNumber;
-  const w = (x: SupportDiagnostics['trajectory'], unit: string) =>
-    `ESS ${x.ess.toFixed(1)} of ${x.samples} ${unit} (${(x.essFraction * 100).toFixed(2)}%), max weight ${f(x.maxWeight)}, ${(x.nonZeroFraction * 100).toFixed(1)}% with non-zero weight`;
   return [
-    `<dt>${s.unit === 'episode' ? 'trajectory weights' : 'weights'}</dt><dd>${w(s.trajectory, `${s.unit}s`)}</dd>`,
-    ...(s.perDecision ? [`<dt>per-decision weights</dt><dd>${w(s.perDecision, 'steps')}</dd>`] : []),
+    `<dt>${s.unit === 'episode' ? 'trajectory weights' : 'weights'}</dt><dd>${formatWeightSupport(s.trajectory, `${s.unit}s`)}</dd>`,
+    ...(s.perDecision ? [`<dt>per-decision weights</dt><dd>${formatWeightSupport(s.perDecision, 'steps')}</dd>`] : []),
   ].join('\n');
 }
 
