@@ -22,6 +22,10 @@
  * - `cql`: the same plus the conservative penalty of discrete CQL(H) (Kumar et al. 2020,
  *   eq. 4; `cql.ts`), which keeps Q of unlogged actions down. Default α = 1.
  *
+ * `standardizeFeatures` trains on standardised state features (`replay.ts`) and folds the map
+ * into the network's first layer before saving ({@link foldStandardization}), so the saved
+ * policy reads raw observations like any other and nothing downstream changes.
+ *
  * Defaults ({@link OFFLINE_DQN_DEFAULTS}) differ from online DQN's: no exploration phase
  * (`learningStarts` 0), larger batches, a faster target update counted in gradient steps, and a
  * learning rate that suits a fixed data set; see docs/offline.md for the figures behind them.
@@ -45,7 +49,7 @@ import { initTensorBackend, tensorBackendInfo } from '../tensor/backend.js';
 import { fileExists, writeFileAtomic } from '../tensor/weights-io.js';
 import { evaluateAgent } from '../train/evaluate.js';
 import { RunSpecSchema, envFactoryFor, savePolicy, type RunSpec, type RunSummary } from '../train/run.js';
-import { replayFromTimeline } from './replay.js';
+import { replayFromTimeline, type FeatureStandardization } from './replay.js';
 
 /**
  * Offline algorithms: plain DQN on the log, or DQN with the CQL(H) penalty.
@@ -130,6 +134,11 @@ const TrainOfflineSchema = z
     finalEvalEpisodes: z.number().int().nonnegative().default(100),
     /** Evaluation episode k uses seed evalSeed + k (as `kairos train`). */
     evalSeed: z.number().int().nonnegative().default(1_000_000),
+    /**
+     * Train on standardised state features (each minus its mean over the log, over its standard
+     * deviation), folded into the first layer when the network is saved (see the module comment).
+     */
+    standardizeFeatures: z.boolean().default(false),
     /** Metrics line every this many gradient steps. */
     logEvery: z.number().int().positive().default(1000),
     onProgress: z.custom<(p: OfflineProgress) => void>((v) => typeof v === 'function', 'a function').optional(),
@@ -149,6 +158,8 @@ export interface OfflineInfo {
   gamma: number;
   decisions: number;
   transitions: number;
+  /** The feature standardisation trained with and folded into the first layer (`standardizeFeatures`), or null. */
+  standardization: { shift: number[]; scale: number[] } | null;
   /** Last rows of truncated episodes, left out. */
   truncated: number;
   episodes: number;
@@ -222,7 +233,7 @@ export async function trainOffline(options: TrainOfflineOptions): Promise<Offlin
     const spaces = spacesFor(env, makeOptions, schema.featureDim, schema.numActions);
     agent = new DqnAgent({ ...spaces, config, seed: o.seed });
     const c = agent.config;
-    const replay = await replayFromTimeline(source, { gamma: c.gamma, prioritized: c.prioritized ? { alpha: c.priorityAlpha, epsilon: c.priorityEps } : null });
+    const replay = await replayFromTimeline(source, { gamma: c.gamma, prioritized: c.prioritized ? { alpha: c.priorityAlpha, epsilon: c.priorityEps } : null, standardize: o.standardizeFeatures });
     const spec: RunSpec = parseWith(
       RunSpecSchema,
       {
@@ -289,6 +300,7 @@ export async function trainOffline(options: TrainOfflineOptions): Promise<Offlin
     const seconds = (performance.now() - started) / 1000;
     let finalEvaluation: RunSummary['finalEvaluation'] = null;
     if (!interrupted) {
+      if (replay.standardization) foldStandardization(agent, replay.standardization);
       await savePolicy(path.join(runDir, 'model', 'policy.kst'), agent);
       if (spec.finalEvalEpisodes > 0) {
         const e = evaluateAgent(agent, envFactoryFor(spec), { episodes: spec.finalEvalEpisodes, seed: spec.evalSeed });
@@ -317,6 +329,7 @@ export async function trainOffline(options: TrainOfflineOptions): Promise<Offlin
         gamma: c.gamma,
         decisions: replay.decisions,
         transitions: replay.transitions,
+        standardization: replay.standardization ? { shift: Array.from(replay.standardization.shift), scale: Array.from(replay.standardization.scale) } : null,
         truncated: replay.truncated,
         episodes: replay.episodes,
         behaviour: sim
@@ -330,4 +343,34 @@ export async function trainOffline(options: TrainOfflineOptions): Promise<Offlin
     agent?.dispose();
     if (ownsSource) (source as LogStore).close();
   }
+}
+
+/**
+ * Folds the standardisation x̃ = (x − shift) / scale into the first layer of the agent's online
+ * network, so that it reads raw features: x̃·W + b = x·(W / scale) + (b − (shift / scale)·W). The
+ * first layer is the one the state features enter (`layers.0` of an MLP or parametric net,
+ * `trunk.layers.0` of a dueling net); a parametric net's rows after the first `shift.length`
+ * take action features and stay as they are.
+ *
+ * @example
+ * foldStandardization(agent, replay.standardization); // then savePolicy(...)
+ */
+export function foldStandardization(agent: DqnAgent, { shift, scale }: FeatureStandardization): void {
+  const weights = agent.online.getWeights();
+  const name = ['layers.0.kernel', 'trunk.layers.0.kernel'].find((n) => n in weights);
+  const bias = name ? weights[name.replace(/kernel$/, 'bias')] : undefined;
+  if (!name || !bias) throw new KairosError(`foldStandardization: no first layer with a bias among ${Object.keys(weights).join(', ')}`, 'invalid_argument');
+  const kernel = weights[name];
+  const d = shift.length;
+  const [rows, h] = kernel.shape;
+  if (rows < d) throw new ValidationError('shift.length', `at most ${rows} (the first layer's inputs)`, d, 'foldStandardization');
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < h; j++) {
+      const w = kernel.data[i * h + j] / scale[i];
+      kernel.data[i * h + j] = w;
+      bias.data[j] -= w * shift[i];
+    }
+  }
+  agent.online.setWeights(weights);
+  agent.target.setWeights(weights);
 }

@@ -13,6 +13,13 @@
  * The last row of an episode that is not terminal (a truncated log, or a time limit) has no
  * next state in the log: it cannot give a target and is left out (counted in `truncated`).
  *
+ * With `standardize`, the stored states (and next states) are standardised: each feature minus
+ * its mean over the logged states, over its standard deviation (Welford's pass over the
+ * timeline first). A network's first layer starts with weights of order one; a feature that
+ * only spans a small part of [0, 1] (AdsSupply's fatigue lives in [0, 0.25] of its scale)
+ * would otherwise need many steps before its ReLU kinks even fall inside the data. The map is
+ * returned, and `trainOffline` folds it into the first layer when it saves the network.
+ *
  * CQL's log-sum-exp runs over the possible actions of the *current* state, which transition
  * buffers do not keep (they keep next-state masks). They are returned next to the buffer as a
  * `[capacity × K]` table indexed by storage index, which `DqnAgent.learnOffline` reads through
@@ -37,6 +44,18 @@ export interface ReplayFromTimelineOptions {
   prioritized?: { alpha: number; epsilon: number } | null;
   /** Rows per timeline batch (default 65 536). */
   batchRows?: number;
+  /**
+   * Standardise the state features: each minus its mean over the logged states, divided by
+   * its standard deviation (a constant feature is only centred). The buffer then holds the
+   * standardised states and next states, and the result carries the map.
+   */
+  standardize?: boolean;
+}
+
+/** A per-feature affine map of the state features, x̃ = (x − shift) / scale. */
+export interface FeatureStandardization {
+  readonly shift: Float32Array;
+  readonly scale: Float32Array;
 }
 
 /** What {@link replayFromTimeline} returns. */
@@ -55,6 +74,8 @@ export interface LoggedReplay {
   readonly truncated: number;
   readonly featureDim: number;
   readonly numActions: number;
+  /** The map applied to the stored states (`standardize`), or null. */
+  readonly standardization: FeatureStandardization | null;
 }
 
 /**
@@ -84,6 +105,7 @@ export async function replayFromTimeline(source: LogSource, options: ReplayFromT
   const stateMasks = withMasks ? new Uint8Array(decisions * k) : null;
   // γ^t for the small gaps every log has; Math.pow beyond.
   const powers = Float64Array.from({ length: 64 }, (_, t) => gamma ** t);
+  const standardization = options.standardize ? await featureMoments(source, d, options.batchRows) : null;
   let truncated = 0;
   let read = 0;
   const t = {
@@ -110,6 +132,13 @@ export async function replayFromTimeline(source: LogSource, options: ReplayFromT
       }
       t.obs.set(batch.states.subarray(i * d, (i + 1) * d));
       t.nextObs.set(batch.nextStates.subarray(i * d, (i + 1) * d));
+      if (standardization) {
+        const { shift, scale } = standardization;
+        for (let j = 0; j < d; j++) {
+          t.obs[j] = (t.obs[j] - shift[j]) / scale[j];
+          t.nextObs[j] = (t.nextObs[j] - shift[j]) / scale[j];
+        }
+      }
       t.action = batch.actions[i];
       t.reward = batch.rewards[i];
       t.terminated = terminal;
@@ -134,5 +163,36 @@ export async function replayFromTimeline(source: LogSource, options: ReplayFromT
     truncated,
     featureDim: d,
     numActions: k,
+    standardization,
   };
+}
+
+/**
+ * Mean and standard deviation of each state feature over the logged decisions (Welford's
+ * update in float64); a feature whose deviation is below 1e-6 keeps scale 1.
+ *
+ * @example
+ * const { shift, scale } = await featureMoments(store, 5, undefined);
+ */
+async function featureMoments(source: LogSource, d: number, batchRows: number | undefined): Promise<FeatureStandardization> {
+  const mean = new Float64Array(d);
+  const m2 = new Float64Array(d);
+  let n = 0;
+  for await (const batch of streamTimeline(source, { ordered: true, ...(batchRows ? { batchRows } : {}) })) {
+    for (let i = 0; i < batch.n; i++) {
+      n++;
+      for (let j = 0; j < d; j++) {
+        const x = batch.states[i * d + j];
+        const delta = x - mean[j];
+        mean[j] += delta / n;
+        m2[j] += delta * (x - mean[j]);
+      }
+    }
+  }
+  const scale = new Float32Array(d);
+  for (let j = 0; j < d; j++) {
+    const sd = n > 0 ? Math.sqrt(m2[j] / n) : 0;
+    scale[j] = sd > 1e-6 ? sd : 1;
+  }
+  return { shift: Float32Array.from(mean), scale };
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentTargetPolicy } from '../../src/agents/target-policy.js';
 import { LogStore, evaluateLog, simulateLog, type Decision } from '../../src/data/index.js';
 import { make } from '../../src/envs/index.js';
-import { replayFromTimeline, trainOffline } from '../../src/offline/index.js';
+import { foldStandardization, replayFromTimeline, trainOffline } from '../../src/offline/index.js';
 import { initTensorBackend, tf } from '../../src/tensor/index.js';
 import { evaluateAgent, loadPolicy, loadRunAgent, loadRunSpec } from '../../src/train/index.js';
 
@@ -52,6 +52,59 @@ describe('replayFromTimeline', () => {
     // The current state's possible actions, for CQL's log-sum-exp.
     expect(Array.from(r.stateMasks!)).toEqual([1, 1, 0, 1, 1, 1, 1, 1, 0, 0]);
     store.close();
+  });
+});
+
+describe('feature standardisation', () => {
+  it('stores standardised states and next states, and gives the map', async () => {
+    const store = await LogStore.create(':memory:', { featureDim: 2, numActions: 2 });
+    await store.append([row('a', 0, 0.1, 0, 1, false), row('a', 1, 0.2, 1, 2, false), row('a', 2, 0.6, 0, 3, true)]);
+    const r = await replayFromTimeline(store, { gamma: 1, standardize: true });
+    store.close();
+    // Logged states x = 0.1, 0.2, 0.6: mean 0.3, population sd √(0.14/3); the second feature is 1 − x.
+    const sd = Math.sqrt(0.14 / 3);
+    expect(Array.from(r.standardization!.shift)).toEqual([0.3, 0.7].map(Math.fround));
+    expect(r.standardization!.scale[0]).toBeCloseTo(sd, 6);
+    const s = r.buffer.getState().arrays as Record<string, Float32Array>;
+    expect(Array.from(s.obs).filter((_, i) => i % 2 === 0)).toEqual([0.1, 0.2, 0.6].map((x) => expect.closeTo((x - 0.3) / sd, 5)));
+    // Next states use the same map (the terminal row's next state is the logged zeros).
+    expect(s.nextObs[0]).toBeCloseTo((0.2 - 0.3) / sd, 5);
+    // A constant feature is only centred.
+    const one = await LogStore.create(':memory:', { featureDim: 2, numActions: 2 });
+    await one.append([row('a', 0, 0.5, 0, 1, true)]);
+    expect(Array.from((await replayFromTimeline(one, { standardize: true })).standardization!.scale)).toEqual([1, 1]);
+    one.close();
+  });
+
+  it('folds the map into the first layer: the saved net on raw features = the trained net on standardised ones', async () => {
+    const { DqnAgent } = await import('../../src/agents/dqn/dqn.js');
+    const { Box, Discrete } = await import('../../src/core/spaces.js');
+    for (const kind of ['mlp', 'dueling'] as const) {
+      const agent = new DqnAgent({ observationSpace: new Box(-10, 10, [3]), actionSpace: new Discrete(4), config: { network: { kind, hiddenSizes: [8, 8] } }, seed: 3 });
+      const shift = Float32Array.of(0.5, -2, 0);
+      const scale = Float32Array.of(0.1, 4, 1);
+      const raw = Float32Array.of(0.7, 1, -3, 0.2, -6, 5);
+      const standardised = raw.map((x, i) => (x - shift[i % 3]) / scale[i % 3]);
+      const before = agent.qValues(standardised, 2);
+      foldStandardization(agent, { shift, scale });
+      const after = agent.qValues(raw, 2);
+      for (let i = 0; i < before.length; i++) expect(after[i]).toBeCloseTo(before[i], 4);
+      agent.dispose();
+    }
+  });
+
+  it('trains with standardizeFeatures, records the map, and the saved policy reads raw observations', async () => {
+    const log = path.join(tmp, 'grid-std.duckdb');
+    await simulateLog({ env: 'GridWorld-v0', out: log, episodes: 100, seed: 0, policy: { kind: 'random' } });
+    const runDir = path.join(tmp, 'grid-std');
+    const config = { batchSize: 64, targetUpdateInterval: 25, learningRate: 2e-3, network: { hiddenSizes: [32, 32] } };
+    const { summary } = await trainOffline({ algorithm: 'cql', data: log, runDir, updates: 1000, config, finalEvalEpisodes: 2, seed: 1, standardizeFeatures: true });
+    expect(summary.offline.standardization?.shift).toHaveLength(30);
+    // The final evaluation ran the in-memory agent on raw observations; the saved policy does the same.
+    expect(summary.finalEvaluation?.meanReturn).toBe(-9);
+    const agent = await loadRunAgent(runDir);
+    expect(evaluateAgent(agent, () => make('GridWorld-v0'), { episodes: 2, seed: 0 }).meanReturn).toBe(-9);
+    agent.dispose();
   });
 });
 
