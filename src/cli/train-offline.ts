@@ -27,6 +27,7 @@ const TrainOfflineOptions = z
     overwrite: z.boolean().optional(),
     finalEvalEpisodes: z.number().int().nonnegative().optional(),
     progress: z.boolean().default(true),
+    standardizeFeatures: z.boolean().optional(),
     json: z.boolean().optional(),
   })
   .strict();
@@ -109,6 +110,7 @@ export async function trainOfflineCommand(algorithm: string, raw: Record<string,
       seed: opts.seed,
       runDir,
       overwrite: opts.overwrite ?? false,
+      standardizeFeatures: opts.standardizeFeatures ?? false,
       ...(opts.finalEvalEpisodes !== undefined ? { finalEvalEpisodes: opts.finalEvalEpisodes } : {}),
       onProgress,
       signal: controller.signal,
@@ -140,6 +142,7 @@ export function registerTrainOfflineCommand(program: Command, setCode: (code: nu
     .option('--seed <n>', 'seed of the network and the batch sampling', intOption('seed', 0), 0)
     .option('--run-dir <dir>', 'run folder (default runs/<algorithm>-offline-<log>-s<seed>-<time>)')
     .option('--final-eval-episodes <n>', 'episodes of the final evaluation in the env (default 100)', intOption('final-eval-episodes', 0))
+    .option('--standardize-features', 'train on standardised state features (folded into the saved network, which reads raw ones)')
     .option('--overwrite', 'replace an existing run in --run-dir')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print one JSON summary')

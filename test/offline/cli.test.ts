@@ -46,6 +46,17 @@ describe('kairos simulate → train-offline → eval / ope', () => {
     // The same seeds and a greedy policy: eval reproduces the run's final evaluation.
     expect(JSON.parse(out.at(-1) as string).returns).toEqual(summary.finalEvaluation.returns);
 
+    // Standardised features are folded into the saved network: eval on raw observations
+    // reproduces the run's own final evaluation.
+    const stdDir = path.join(tmp, 'run-std');
+    out = [];
+    expect(await kairos('train-offline', 'cql', '--data', log, '--steps', '100', '--config', config, '--run-dir', stdDir, '--final-eval-episodes', '2', '--standardize-features', '--json')).toBe(0);
+    const stdSummary = JSON.parse(out.at(-1) as string);
+    expect(stdSummary.offline.standardization.scale).toHaveLength(30);
+    out = [];
+    expect(await kairos('eval', stdDir, '--episodes', '2', '--json')).toBe(0);
+    expect(JSON.parse(out.at(-1) as string).returns).toEqual(stdSummary.finalEvaluation.returns);
+
     // A run trained from a log without a simulator record names env 'none': eval asks for --env.
     const specFile = path.join(runDir, 'run.json');
     fs.writeFileSync(specFile, JSON.stringify({ ...spec, env: { id: 'none', options: {} } }));
