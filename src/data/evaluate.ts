@@ -49,7 +49,7 @@ import { fitNeuralFqe, type NeuralFqeOptions } from '../ope/sequential/neural-fq
 import { clippedIpsSlope, drShrinkageSlope, subGaussianDr, subGaussianIps, subGaussianIpsSlope, switchDrSlope } from '../ope/bandit/index.js';
 import { readBanditData, readEpisodicData } from './ope-data.js';
 import { renderForestPlot } from './report-chart.js';
-import { renderReportIndex, type ReportIndexEntry } from './report-index.js';
+import { escapeHtml, renderReportIndex, type ReportIndexEntry } from './report-index.js';
 import { DECISIONS_TABLE } from './schema.js';
 import type { TargetPolicy } from './target-policy.js';
 import type { LogSource } from './timeline.js';
@@ -227,7 +227,6 @@ function summariseModel(description: string, data: { numActions: number }, table
   return { description, status: problems.length ? 'unusable' : 'ok', problems, clippedFraction };
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The report as Markdown: the estimate table of `renderMarkdown` plus where it came from. */
 export function renderReportMarkdown(run: LogEvaluation): string {

@@ -29,7 +29,8 @@ export interface ReportIndexSection {
   entries: ReportIndexEntry[];
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** Escapes text for HTML element content and attribute values. */
+export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The index page; `intro` is plain text (escaped). */
 export function renderReportIndex(title: string, sections: ReportIndexSection[], intro = ''): string {

@@ -94,7 +94,8 @@ export interface OpeReport {
   failures: number;
 }
 
-function meanAndStderr(xs: Float64Array | number[]): { value: number; stderr: number } {
+/** Mean and standard error (sample standard deviation / √n; NaN below two values). */
+export function meanAndStderr(xs: ArrayLike<number>): { value: number; stderr: number } {
   const n = xs.length;
   let s = 0;
   for (let i = 0; i < n; i++) s += xs[i];

@@ -39,15 +39,17 @@ import { KairosError } from '../core/errors.js';
 import { Discrete, flatdim, flattenInto } from '../core/spaces.js';
 import { LogStore } from '../data/store.js';
 import { evaluateLog, reportIndexEntries, writeFileAtomic, writeOpeReport, type EvaluateOptions, type LogEvaluation } from '../data/evaluate.js';
-import { renderReportIndex, type ReportIndexEntry, type ReportIndexSection } from '../data/report-index.js';
+import { escapeHtml, renderReportIndex, type ReportIndexEntry, type ReportIndexSection } from '../data/report-index.js';
 import { heuristicBehaviour, simulateLog, type BehaviourSpec, type SimulationResult } from '../data/simulate.js';
 import type { TargetPolicy } from '../data/target-policy.js';
 import { timelineToParquet } from '../data/timeline.js';
 import { heuristicFor } from '../envs/heuristics.js';
 import { make } from '../envs/registry.js';
+import { runEpisodes } from '../envs/rollout.js';
 import { evaluateAdsSupplyPolicy, solveAdsSupply, type AdsSupplyPolicy } from '../envs/sims/ads-supply-dp.js';
 import { bestNotificationSpacing, notificationScheduleValue } from '../envs/sims/notification-delivery.js';
 import { trainOffline, type OfflineAlgorithm } from '../offline/index.js';
+import { meanAndStderr } from '../ope/report.js';
 import { evaluateAgent } from '../train/evaluate.js';
 import { envFactoryFor, loadRunAgent, loadRunSpec } from '../train/run.js';
 
@@ -402,7 +404,7 @@ function computeBaselines(env: string, envOptions: Record<string, unknown>, epis
   const references = candidates.map((c) => {
     const r = simulatePolicy(env, envOptions, c.policy, episodes, QUICKSTART_EVAL_SEED);
     returns.set(c.name, r);
-    const { mean, stderr } = meanStderr(r);
+    const { value: mean, stderr } = meanAndStderr(r);
     return { name: c.name, role: c.role, description: c.description, exact: c.exact, mean, stderr, episodes };
   });
   const simple = references.filter((r) => r.role !== 'optimum');
@@ -431,36 +433,21 @@ function simulatePolicy(env: string, envOptions: Record<string, unknown>, policy
   try {
     const space = e.observationSpace;
     const obs = new Float32Array(flatdim(space));
-    const returns: number[] = [];
-    for (let k = 0; k < episodes; k++) {
-      flattenInto(space, e.reset({ seed: seed + k }).observation, obs, 0);
-      let ret = 0;
-      for (let steps = 0; steps < 100_000; steps++) {
-        const r = e.step(policy(obs));
-        ret += r.reward;
-        if (r.terminated || r.truncated) break;
-        flattenInto(space, r.observation, obs, 0);
-      }
-      returns.push(ret);
-    }
-    return returns;
+    const flat = (o: unknown) => {
+      flattenInto(space, o, obs, 0);
+      return policy(obs);
+    };
+    return runEpisodes(e, flat, { episodes, seed, maxSteps: 100_000 }).returns;
   } finally {
     e.close?.();
   }
-}
-
-function meanStderr(xs: readonly number[]): { mean: number; stderr: number } {
-  const n = xs.length;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const variance = n > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : Number.NaN;
-  return { mean, stderr: Math.sqrt(variance / n) };
 }
 
 /** Paired comparison of two policies' returns over the same seeds; see {@link QuickstartComparison}. */
 function comparePaired(against: string, mine: readonly number[], theirs: readonly number[], exactDifference: number | null): QuickstartComparison {
   const n = Math.min(mine.length, theirs.length);
   const d = Array.from({ length: n }, (_, i) => mine[i] - theirs[i]);
-  const { mean, stderr } = meanStderr(d);
+  const { value: mean, stderr } = meanAndStderr(d);
   const z = stderr > 0 ? mean / stderr : mean === 0 ? 0 : Math.sign(mean) * Infinity;
   return { against, difference: mean, stderr, z, verdict: z > 2 ? 'better' : z < -2 ? 'worse' : 'no clear difference', exactDifference };
 }
@@ -598,7 +585,7 @@ async function evaluatePolicy(
       options.onStage?.(env, 'truth', `the new policy in the simulator, ${evalEpisodes} episodes${baselines.exactValue ? ', and its exact value' : ''}`, round);
       const r = evaluateAgent(agent, envFactoryFor(spec), { episodes: evalEpisodes, seed: QUICKSTART_EVAL_SEED });
       returns = r.returns;
-      const { mean, stderr } = meanStderr(returns);
+      const { value: mean, stderr } = meanAndStderr(returns);
       truth = { mean, stderr, episodes: evalEpisodes, exact: baselines.exactValue?.(greedyOf(agent)) ?? null };
     }
 
@@ -796,7 +783,6 @@ export function renderQuickstartTable(result: QuickstartResult): string {
   return lines.join('\n');
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** Plain text with Markdown bold to HTML. */
 const cellHtml = (s: string) => escapeHtml(s).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>');
 

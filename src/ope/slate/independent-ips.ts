@@ -51,14 +51,25 @@ export function positionWeightedTerms(data: SlateDataset, w: Float64Array, selfN
   return perPositionRatioTerms(data.n, num, den);
 }
 
-/** Creates IIPS (`iips`) or self-normalised IIPS (`sniips`); needs the marginal probabilities. */
-export function independentSlateIps(options: SlateIpsOptions = {}): SlateEstimator {
-  const { selfNormalize } = parseWith(SlateIpsOptions, options, 'independentSlateIps');
-  const name = selfNormalize ? 'sniips' : 'iips';
+/**
+ * A slate estimator that weights each position's reward by its own n × L weight (IIPS: the
+ * marginal ratio; RIPS: the prefix ratio), plain or self-normalised per position.
+ */
+export function positionWeightedEstimator(
+  name: string,
+  weightsOf: (data: SlateDataset, context: string) => Float64Array,
+  selfNormalize: boolean,
+): SlateEstimator {
   return defineSlateEstimator({
     name,
     requiresRewardModel: false,
-    weights: (data) => marginalSlateWeights(data, name),
-    terms: (data) => positionWeightedTerms(data, marginalSlateWeights(data, name), selfNormalize),
+    weights: (data) => weightsOf(data, name),
+    terms: (data) => positionWeightedTerms(data, weightsOf(data, name), selfNormalize),
   });
+}
+
+/** Creates IIPS (`iips`) or self-normalised IIPS (`sniips`); needs the marginal probabilities. */
+export function independentSlateIps(options: SlateIpsOptions = {}): SlateEstimator {
+  const { selfNormalize } = parseWith(SlateIpsOptions, options, 'independentSlateIps');
+  return positionWeightedEstimator(selfNormalize ? 'sniips' : 'iips', marginalSlateWeights, selfNormalize);
 }

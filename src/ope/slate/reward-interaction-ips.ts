@@ -20,19 +20,13 @@
  * rewardInteractionIps({ selfNormalize: true }).estimate(data); // snrips
  */
 import { parseWith } from '../../core/errors.js';
-import { defineSlateEstimator, type SlateEstimator } from './estimator.js';
-import { positionWeightedTerms } from './independent-ips.js';
+import type { SlateEstimator } from './estimator.js';
+import { positionWeightedEstimator } from './independent-ips.js';
 import { SlateIpsOptions } from './standard-ips.js';
 import { cascadeWeights } from './types.js';
 
 /** Creates RIPS (`rips`) or self-normalised RIPS (`snrips`); needs the conditional probabilities. */
 export function rewardInteractionIps(options: SlateIpsOptions = {}): SlateEstimator {
   const { selfNormalize } = parseWith(SlateIpsOptions, options, 'rewardInteractionIps');
-  const name = selfNormalize ? 'snrips' : 'rips';
-  return defineSlateEstimator({
-    name,
-    requiresRewardModel: false,
-    weights: (data) => cascadeWeights(data, name),
-    terms: (data) => positionWeightedTerms(data, cascadeWeights(data, name), selfNormalize),
-  });
+  return positionWeightedEstimator(selfNormalize ? 'snrips' : 'rips', cascadeWeights, selfNormalize);
 }
